@@ -1,0 +1,211 @@
+/* alloc.c: allocation. The fast path is a pop from the page the direct table names;
+ * everything else (first use of a thread, empty page, large and huge sizes) goes
+ * through sa_heap_malloc_generic. */
+#include "internal.h"
+
+/* Pops a block from a page known to have one. */
+static inline void* page_pop(sa_page_t* page) {
+  sa_block_t* block = page->free;
+  page->free = block->next;
+  page->used++;
+#if SA_DEBUG
+  memset(block, SA_DEBUG_UNINIT, page->block_size);
+#endif
+  return block;
+}
+
+static inline void* heap_malloc_direct(sa_heap_t* heap, size_t size, bool zero) {
+  sa_page_t* page = heap->pages_direct[sa_wsize_of(size)];
+  if (sa_unlikely(page->free == NULL)) return sa_heap_malloc_generic(heap, size, zero);
+  void* p = page_pop(page);
+  if (zero) memset(p, 0, size);
+  return p;
+}
+
+void* sa_heap_malloc_zero(sa_heap_t* heap, size_t size, bool zero) {
+  if (sa_likely(size <= SA_DIRECT_MAX)) return heap_malloc_direct(heap, size, zero);
+  return sa_heap_malloc_generic(heap, size, zero);
+}
+
+sa_decl_export void* sa_malloc(size_t size) {
+  sa_heap_t* heap = sa_heap_default;
+  if (sa_likely(size <= SA_DIRECT_MAX)) {
+    sa_page_t* page = heap->pages_direct[sa_wsize_of(size)];
+    if (sa_likely(page->free != NULL)) return page_pop(page);
+  }
+  return sa_heap_malloc_generic(heap, size, false);
+}
+
+/* Every allocation that is not a pop from a direct page ends up here. */
+sa_decl_noinline void* sa_heap_malloc_generic(sa_heap_t* heap, size_t size, bool zero) {
+  if (sa_unlikely(heap == &sa_heap_empty)) {
+    heap = sa_heap_for_thread();
+    if (heap == NULL) {
+      errno = ENOMEM;
+      return NULL;
+    }
+  }
+  if (sa_unlikely(size > SA_MAX_REQUEST)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  sa_tld_t* tld = heap->tld;
+  tld->stats.malloc_slow++;
+  if (sa_unlikely(++tld->heartbeat % (uint64_t)sa_option_get(sa_option_generic_collect) == 0)) {
+    sa_heap_collect(heap, false);
+  }
+  if (atomic_load_explicit(&heap->notified, memory_order_relaxed) != NULL) {
+    sa_heap_drain_notified(heap);
+  }
+  if (sa_unlikely(size > SA_LARGE_OBJ_MAX)) return sa_huge_alloc(heap, size, 0, zero);
+
+  sa_page_t* page = sa_page_find_free(heap, sa_bin_of(size));
+  if (sa_unlikely(page == NULL)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  void* p = page_pop(page);
+  if (zero) memset(p, 0, size);
+  return p;
+}
+
+sa_decl_export void* sa_zalloc(size_t size) { return sa_heap_malloc_zero(sa_heap_default, size, true); }
+
+sa_decl_export void* sa_calloc(size_t n, size_t size) {
+  size_t total;
+  if (sa_unlikely(sa_mul_overflows(n, size, &total))) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return sa_heap_malloc_zero(sa_heap_default, total, true);
+}
+
+/* ---- realloc ------------------------------------------------------------------ */
+
+/* A block keeps its place when the new size fits and does not waste more than half. */
+static bool fits_in_place(size_t usable, size_t newsize) {
+  return newsize <= usable && newsize >= usable / 2;
+}
+
+void* sa_heap_realloc_zero(sa_heap_t* heap, void* p, size_t newsize, bool zero) {
+  if (p == NULL) return sa_heap_malloc_zero(heap, newsize, zero);
+  if (sa_unlikely(newsize > SA_MAX_REQUEST)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (!sa_check_pointer(p, "realloc")) return NULL;
+  size_t usable = sa_usable_size_of(p);
+  if (fits_in_place(usable, newsize)) return p;
+  sa_segment_t* segment = sa_segment_of(p);
+  if (segment->kind == SA_PAGE_HUGE && newsize > SA_LARGE_OBJ_MAX) {
+    void* moved = sa_huge_realloc(p, newsize);
+    if (moved != NULL) return moved;
+  }
+  void* q = sa_heap_malloc_zero(heap, newsize, false);
+  if (q == NULL) return NULL; /* errno is ENOMEM; p stays valid */
+  size_t keep = usable < newsize ? usable : newsize;
+  memcpy(q, p, keep);
+  if (zero && newsize > keep) memset((uint8_t*)q + keep, 0, newsize - keep);
+  sa_free(p);
+  return q;
+}
+
+/* realloc(p, 0) frees p and returns NULL, as glibc does (C23 leaves it undefined). */
+sa_decl_export void* sa_realloc(void* p, size_t newsize) {
+  if (p != NULL && newsize == 0) {
+    sa_free(p);
+    return NULL;
+  }
+  return sa_heap_realloc_zero(sa_heap_default, p, newsize, false);
+}
+
+sa_decl_export void* sa_reallocarray(void* p, size_t n, size_t size) {
+  size_t total;
+  if (sa_unlikely(sa_mul_overflows(n, size, &total))) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return sa_realloc(p, total);
+}
+
+/* ---- sizes ------------------------------------------------------------------------ */
+
+size_t sa_usable_size_of(const void* p) {
+  sa_segment_t* segment = sa_segment_of(p);
+  sa_page_t* page = sa_page_of(segment, p);
+  if (sa_unlikely(page->flags & SA_PAGE_IS_HUGE)) {
+    return (size_t)((uint8_t*)segment + segment->size - (uint8_t*)p);
+  }
+  const uint8_t* block = (const uint8_t*)p;
+  if (page->flags & SA_PAGE_HAS_ALIGNED) block = (const uint8_t*)sa_page_block_of(page, p);
+  return page->block_size - (size_t)((const uint8_t*)p - block);
+}
+
+sa_decl_export size_t sa_usable_size(const void* p) {
+  if (p == NULL) return 0;
+  if (!sa_check_pointer(p, "malloc_usable_size")) return 0;
+  return sa_usable_size_of(p);
+}
+
+sa_decl_export size_t sa_good_size(size_t size) {
+  if (size > SA_LARGE_OBJ_MAX) return sa_align_up(size, sa_os_page_size());
+  return sa_bin_block_size(sa_bin_of(size));
+}
+
+/* ---- heap-specific ------------------------------------------------------------- */
+
+sa_decl_export void* sa_heap_malloc(sa_heap_t* heap, size_t size) {
+  return sa_heap_malloc_zero(heap, size, false);
+}
+
+sa_decl_export void* sa_heap_zalloc(sa_heap_t* heap, size_t size) {
+  return sa_heap_malloc_zero(heap, size, true);
+}
+
+sa_decl_export void* sa_heap_calloc(sa_heap_t* heap, size_t n, size_t size) {
+  size_t total;
+  if (sa_unlikely(sa_mul_overflows(n, size, &total))) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return sa_heap_malloc_zero(heap, total, true);
+}
+
+sa_decl_export void* sa_heap_realloc(sa_heap_t* heap, void* p, size_t newsize) {
+  if (p != NULL && newsize == 0) {
+    sa_free(p);
+    return NULL;
+  }
+  return sa_heap_realloc_zero(heap, p, newsize, false);
+}
+
+/* ---- strings ------------------------------------------------------------------------ */
+
+sa_decl_export char* sa_strdup(const char* s) {
+  if (s == NULL) return NULL;
+  size_t n = strlen(s) + 1;
+  char* copy = sa_malloc(n);
+  if (copy != NULL) memcpy(copy, s, n);
+  return copy;
+}
+
+sa_decl_export char* sa_strndup(const char* s, size_t n) {
+  if (s == NULL) return NULL;
+  size_t len = strnlen(s, n);
+  char* copy = sa_malloc(len + 1);
+  if (copy == NULL) return NULL;
+  memcpy(copy, s, len);
+  copy[len] = 0;
+  return copy;
+}
+
+/* ---- standard names (see override.c for the C++ operators) ------------------------ */
+
+SA_ALSO_NAMED(malloc, sa_malloc)
+SA_ALSO_NAMED(calloc, sa_calloc)
+SA_ALSO_NAMED(realloc, sa_realloc)
+SA_ALSO_NAMED(reallocarray, sa_reallocarray)
+SA_ALSO_NAMED(malloc_usable_size, sa_usable_size)
+SA_ALSO_NAMED(__libc_malloc, sa_malloc)
+SA_ALSO_NAMED(__libc_calloc, sa_calloc)
+SA_ALSO_NAMED(__libc_realloc, sa_realloc)

@@ -1,0 +1,145 @@
+/* free.c: freeing. The fast path pushes onto the page's local list when the
+ * calling thread owns the segment and the page needs no special care; a free
+ * from another thread pushes onto the page's atomic thread_free list. */
+#include "internal.h"
+
+static inline void page_push_local(sa_page_t* page, sa_block_t* block) {
+#if SA_DEBUG
+  if (page->block_size > sizeof(sa_block_t)) {
+    memset((uint8_t*)block + sizeof(sa_block_t), SA_DEBUG_FREED, page->block_size - sizeof(sa_block_t));
+  }
+#endif
+  block->next = page->local_free;
+  page->local_free = block;
+}
+
+sa_decl_export void sa_free(void* p) {
+  if (sa_unlikely(p == NULL)) return;
+  sa_segment_t* segment = sa_segment_of(p);
+  sa_page_t* page = sa_page_of(segment, p);
+#if SA_DEBUG
+  if (!sa_check_pointer(p, "free")) return;
+#endif
+  if (sa_likely(atomic_load_explicit(&segment->thread_id, memory_order_relaxed) == sa_thread_id() &&
+                page->flags == 0)) {
+    page_push_local(page, (sa_block_t*)p);
+    if (sa_unlikely(--page->used == 0)) sa_page_retire(atomic_load_explicit(&page->heap, memory_order_relaxed), page);
+    return;
+  }
+  sa_free_generic(segment, page, p);
+}
+
+/* Frees that need care: huge pages, aligned (interior) pointers, full pages, and
+ * blocks of pages that other threads own. */
+sa_decl_noinline void sa_free_generic(sa_segment_t* segment, sa_page_t* page, void* p) {
+  int saved_errno = errno;
+  if (page->flags & SA_PAGE_IS_HUGE) {
+    sa_huge_free(segment, page);
+    errno = saved_errno;
+    return;
+  }
+  sa_block_t* block = (sa_block_t*)p;
+  if (page->flags & SA_PAGE_HAS_ALIGNED) block = sa_page_block_of(page, p);
+
+  if (atomic_load_explicit(&segment->thread_id, memory_order_relaxed) == sa_thread_id()) {
+    sa_heap_t* heap = atomic_load_explicit(&page->heap, memory_order_relaxed);
+    page_push_local(page, block);
+    page->used--;
+    if (page->flags & SA_PAGE_IN_FULL) sa_page_unfull(heap, page);
+    if (page->used == 0) sa_page_retire(heap, page);
+  } else {
+    sa_free_remote(page, block);
+  }
+  errno = saved_errno;
+}
+
+/* Lock-free push onto page->thread_free. When the page sits in its owner's full
+ * queue (notify state WANTED), the first such free also links the page into the
+ * owner heap's `notified` list so the owner learns the page has room again. The
+ * BUSY state keeps the owner from freeing the page or its heap meanwhile. */
+void sa_free_remote(sa_page_t* page, sa_block_t* block) {
+  uintptr_t tf = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
+  sa_notify_t state;
+  for (;;) {
+    state = sa_tf_notify(tf);
+    block->next = sa_tf_block(tf);
+    sa_notify_t next_state = (state == SA_NOTIFY_WANTED) ? SA_NOTIFY_BUSY : state;
+    if (atomic_compare_exchange_weak_explicit(&page->thread_free, &tf, sa_tf_make(block, next_state),
+                                              memory_order_release, memory_order_relaxed)) {
+      break;
+    }
+  }
+  if (state != SA_NOTIFY_WANTED) return;
+
+  sa_heap_t* heap = atomic_load_explicit(&page->heap, memory_order_acquire);
+  sa_page_t* head = atomic_load_explicit(&heap->notified, memory_order_relaxed);
+  do {
+    page->notified_next = head;
+  } while (!atomic_compare_exchange_weak_explicit(&heap->notified, &head, page, memory_order_release,
+                                                  memory_order_relaxed));
+  tf = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
+  while (!atomic_compare_exchange_weak_explicit(&page->thread_free, &tf,
+                                                sa_tf_make(sa_tf_block(tf), SA_NOTIFY_DONE),
+                                                memory_order_release, memory_order_relaxed)) {
+  }
+}
+
+sa_decl_export void sa_free_sized(void* p, size_t size) {
+#if SA_DEBUG
+  if (p != NULL && sa_check_pointer(p, "free_sized") && size > sa_usable_size_of(p)) {
+    sa_error(EINVAL, "free_sized: size %zu is larger than the block at %p (usable %zu)", size, p,
+             sa_usable_size_of(p));
+    return;
+  }
+#else
+  (void)size;
+#endif
+  sa_free(p);
+}
+
+sa_decl_export void sa_free_aligned_sized(void* p, size_t alignment, size_t size) {
+#if SA_DEBUG
+  if (p != NULL && ((uintptr_t)p & (alignment - 1)) != 0) {
+    sa_error(EINVAL, "free_aligned_sized: %p is not aligned to %zu", p, alignment);
+    return;
+  }
+#else
+  (void)alignment;
+#endif
+  sa_free_sized(p, size);
+}
+
+/* A pointer is plausible when its segment carries the cookie only shardalloc writes
+ * and it points into a page in use. Release builds check this only on the paths
+ * that are not hot (realloc, usable_size); debug builds on every free. */
+bool sa_check_pointer(const void* p, const char* operation) {
+  if (((uintptr_t)p & (SA_WORD_SIZE - 1)) != 0) {
+    sa_error(EINVAL, "%s: invalid pointer %p (unaligned)", operation, p);
+    return false;
+  }
+  if (!sa_is_in_heap_region(p)) {
+    sa_error(EINVAL, "%s: invalid pointer %p (not allocated by shardalloc)", operation, p);
+    return false;
+  }
+  sa_segment_t* segment = sa_segment_of(p);
+  sa_page_t* page = sa_page_of(segment, p);
+  if (!page->in_use || (uint8_t*)p < page->start) {
+    sa_error(EINVAL, "%s: invalid pointer %p (not a live block)", operation, p);
+    return false;
+  }
+  return true;
+}
+
+/* ---- standard names ------------------------------------------------------------ */
+
+SA_ALSO_NAMED(free, sa_free)
+SA_ALSO_NAMED(cfree, sa_free)
+SA_ALSO_NAMED(__libc_free, sa_free)
+SA_ALSO_NAMED(__libc_cfree, sa_free)
+SA_ALSO_NAMED(free_sized, sa_free_sized)
+SA_ALSO_NAMED(free_aligned_sized, sa_free_aligned_sized)
+/* C++ delete: plain, array, and sized (the block knows its size anyway). */
+SA_ALSO_NAMED(_ZdlPv, sa_free)
+SA_ALSO_NAMED(_ZdaPv, sa_free)
+SA_ALSO_NAMED(_ZdlPvm, sa_free_sized)
+SA_ALSO_NAMED(_ZdaPvm, sa_free_sized)

@@ -1,0 +1,174 @@
+/* heap.c: heaps, their collection, and their end (thread exit, delete, destroy). */
+#include "internal.h"
+
+void sa_huge_heap_release(sa_heap_t* heap, bool free_blocks); /* huge.c */
+
+void sa_heap_init(sa_heap_t* heap, sa_tld_t* tld, bool is_default) {
+  memset(heap, 0, sizeof(*heap));
+  for (size_t w = 0; w <= SA_DIRECT_WORDS; w++) heap->pages_direct[w] = (sa_page_t*)&sa_page_empty;
+  for (size_t bin = 0; bin <= SA_BIN_LARGEST; bin++) heap->queues[bin].block_size = sa_bin_block_size(bin);
+  heap->tld = tld;
+  heap->thread_id = tld->thread_id;
+  heap->is_default = is_default;
+  heap->next = tld->heaps;
+  tld->heaps = heap;
+}
+
+/* Calls visit(heap, page) for every page of the heap; visit may remove the page. */
+static void heap_visit_pages(sa_heap_t* heap, void (*visit)(sa_heap_t*, sa_page_t*, void*), void* arg) {
+  for (size_t bin = 0; bin < SA_BIN_COUNT; bin++) {
+    sa_page_t* page = heap->queues[bin].first;
+    while (page != NULL) {
+      sa_page_t* next = page->next;
+      visit(heap, page, arg);
+      page = next;
+    }
+  }
+}
+
+static void collect_page(sa_heap_t* heap, sa_page_t* page, void* force) {
+  sa_page_collect(page, force != NULL);
+  if (page->used == 0) {
+    sa_page_free_to_segment(heap, page);
+  } else if ((page->flags & SA_PAGE_IN_FULL) && page->free != NULL) {
+    sa_page_unfull(heap, page);
+  }
+}
+
+void sa_heap_collect(sa_heap_t* heap, bool force) {
+  sa_heap_drain_notified(heap);
+  heap_visit_pages(heap, collect_page, force ? heap : NULL);
+  if (force) {
+    sa_segment_cache_flush(heap->tld, 0);
+    sa_huge_cache_flush(true);
+  } else {
+    sa_huge_cache_flush(false);
+  }
+}
+
+/* ---- the end of a heap ------------------------------------------------------------ */
+
+static void abandon_page(sa_heap_t* heap, sa_page_t* page, void* arg) {
+  (void)arg;
+  sa_page_queue_t* queue = (page->flags & SA_PAGE_IN_FULL) ? &heap->queues[SA_BIN_FULL] : &heap->queues[page->bin];
+  sa_page_queue_remove(heap, queue, page);
+  page->flags &= (uint8_t)~SA_PAGE_IN_FULL;
+  sa_page_set_notify(page, SA_NOTIFY_NONE, false); /* waits out a remote free that is notifying */
+  heap->page_count--;
+  sa_segments_abandon_page(heap->tld, page);
+}
+
+static void move_page(sa_heap_t* heap, sa_page_t* page, void* target) {
+  sa_page_queue_t* queue = (page->flags & SA_PAGE_IN_FULL) ? &heap->queues[SA_BIN_FULL] : &heap->queues[page->bin];
+  sa_page_queue_remove(heap, queue, page);
+  heap->page_count--;
+  sa_page_adopt((sa_heap_t*)target, page);
+}
+
+static void destroy_page(sa_heap_t* heap, sa_page_t* page, void* arg) {
+  (void)arg;
+  page->used = 0;
+  sa_page_free_to_segment(heap, page);
+}
+
+static void heap_unlink(sa_heap_t* heap) {
+  sa_tld_t* tld = heap->tld;
+  for (sa_heap_t** link = &tld->heaps; *link != NULL; link = &(*link)->next) {
+    if (*link == heap) {
+      *link = heap->next;
+      break;
+    }
+  }
+}
+
+void sa_heap_thread_done(sa_heap_t* heap) {
+  sa_tld_t* tld = heap->tld;
+  /* Every heap of the thread ends with it: collect what is free, abandon the rest. */
+  for (sa_heap_t* h = tld->heaps; h != NULL; h = h->next) {
+    sa_heap_collect(h, true);
+    sa_heap_drain_notified(h);
+    heap_visit_pages(h, abandon_page, NULL);
+    sa_huge_heap_release(h, false);
+  }
+  sa_segment_cache_flush(tld, 0);
+  sa_stats_merge_thread(tld);
+  sa_stat_decrease(&tld->stats.threads, 1);
+  (void)heap;
+}
+
+sa_decl_export sa_heap_t* sa_heap_new(void) {
+  sa_heap_t* owner = sa_heap_for_thread();
+  if (owner == NULL) return NULL;
+  sa_heap_t* heap = sa_metadata_alloc(sizeof(sa_heap_t));
+  if (heap == NULL) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  sa_heap_init(heap, owner->tld, false);
+  return heap;
+}
+
+static bool heap_is_deletable(sa_heap_t* heap, const char* operation) {
+  if (heap == NULL) return false;
+  if (heap->is_default || heap->thread_id != sa_thread_id()) {
+    sa_error(EINVAL, "%s: heap %p is a thread's own heap or belongs to another thread", operation, (void*)heap);
+    return false;
+  }
+  return true;
+}
+
+static void heap_release(sa_heap_t* heap) {
+  sa_heap_t* fallback = heap->tld->heap_default;
+  if (sa_heap_default == heap) sa_heap_default = fallback;
+  heap_unlink(heap);
+  sa_metadata_free(heap, sizeof(sa_heap_t));
+}
+
+sa_decl_export void sa_heap_delete(sa_heap_t* heap) {
+  if (!heap_is_deletable(heap, "sa_heap_delete")) return;
+  sa_heap_t* target = heap->tld->heap_default;
+  sa_heap_drain_notified(heap);
+  heap_visit_pages(heap, move_page, target);
+  /* A remote free may have linked a page into our list just before it moved. */
+  sa_heap_drain_notified(heap);
+  sa_huge_heap_release(heap, false);
+  /* Huge blocks stay valid; they are owned by no heap from now on. */
+  heap_release(heap);
+}
+
+sa_decl_export void sa_heap_destroy(sa_heap_t* heap) {
+  if (!heap_is_deletable(heap, "sa_heap_destroy")) return;
+  sa_heap_drain_notified(heap);
+  heap_visit_pages(heap, destroy_page, NULL);
+  sa_huge_heap_release(heap, true);
+  heap_release(heap);
+}
+
+sa_decl_export sa_heap_t* sa_heap_get_default(void) { return sa_heap_for_thread(); }
+
+sa_decl_export sa_heap_t* sa_heap_set_default(sa_heap_t* heap) {
+  sa_heap_t* previous = sa_heap_for_thread();
+  if (heap != NULL && heap->thread_id == sa_thread_id()) sa_heap_default = heap;
+  return previous;
+}
+
+sa_decl_export bool sa_heap_contains(const sa_heap_t* heap, const void* p) {
+  if (heap == NULL || !sa_is_in_heap_region(p)) return false;
+  sa_segment_t* segment = sa_segment_of(p);
+  sa_page_t* page = sa_page_of(segment, p);
+  return page->in_use && atomic_load_explicit(&page->heap, memory_order_relaxed) == heap;
+}
+
+sa_decl_export void sa_collect(bool force) {
+  sa_heap_t* heap = sa_heap_default;
+  if (heap == &sa_heap_empty) {
+    sa_huge_cache_flush(force);
+    return;
+  }
+  for (sa_heap_t* h = heap->tld->heaps; h != NULL; h = h->next) sa_heap_collect(h, force);
+  if (force) {
+    /* Take over (and so release) what exited threads left behind. */
+    sa_segments_reclaim(heap->tld->heap_default, (size_t)-1);
+    sa_heap_collect(heap->tld->heap_default, true);
+  }
+}

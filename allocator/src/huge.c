@@ -1,0 +1,219 @@
+/* huge.c: blocks larger than SA_LARGE_OBJ_MAX, each in a segment of its own.
+ *
+ * The block follows the segment header (rounded up to the requested alignment).
+ * An alignment of a segment or more puts the block exactly one segment past the
+ * header, at an address the alignment divides; masking p - 1 still finds the header.
+ *
+ * Huge blocks belong to no page queue, so any thread frees them directly. Freed
+ * huge segments are kept in a small global cache (up to `large_cache` bytes) and
+ * reused for the next huge request they fit: repeated large allocations then cost
+ * neither an mmap nor a page fault per 4 KiB. Cached memory is purged after
+ * `purge_delay` ms, and the cache is emptied by sa_collect(true). */
+#include "internal.h"
+
+#define SA_HUGE_CACHE_SLOTS 16
+/* A cached segment serves a request only if it is not more than twice its size. */
+#define SA_HUGE_CACHE_MAX_WASTE 2
+
+typedef struct huge_cache_slot_s {
+  sa_segment_t* segment;
+  int64_t freed_ms;
+  bool purged;
+} huge_cache_slot_t;
+
+static sa_lock_t huge_lock = SA_LOCK_INIT;
+static huge_cache_slot_t huge_cache[SA_HUGE_CACHE_SLOTS];
+static size_t huge_cache_bytes;
+/* Every live huge page, so that a heap can be destroyed with its huge blocks. */
+static sa_page_t* huge_live;
+
+static size_t huge_header_size(void) {
+  return sa_align_up(sizeof(sa_segment_t) + sizeof(sa_page_t), sa_os_page_size());
+}
+
+static void live_push(sa_page_t* page) {
+  page->prev = NULL;
+  page->next = huge_live;
+  if (huge_live != NULL) huge_live->prev = page;
+  huge_live = page;
+}
+
+static void live_remove(sa_page_t* page) {
+  if (page->prev != NULL) page->prev->next = page->next;
+  else huge_live = page->next;
+  if (page->next != NULL) page->next->prev = page->prev;
+}
+
+/* Purges cached segments older than the purge delay (lock held). */
+static void cache_age(int64_t now_ms) {
+  if (sa_opt_purge_delay_ms < 0) return;
+  for (int i = 0; i < SA_HUGE_CACHE_SLOTS; i++) {
+    huge_cache_slot_t* slot = &huge_cache[i];
+    if (slot->segment == NULL || slot->purged || now_ms - slot->freed_ms < sa_opt_purge_delay_ms) continue;
+    size_t header = huge_header_size();
+    sa_os_purge((uint8_t*)slot->segment + header, slot->segment->size - header,
+                sa_option_is_enabled(sa_option_purge_decommits));
+    slot->purged = true;
+  }
+}
+
+/* A cached segment of at least `total` bytes and not too much more (lock held). */
+static sa_segment_t* cache_take(size_t total) {
+  int best = -1;
+  for (int i = 0; i < SA_HUGE_CACHE_SLOTS; i++) {
+    sa_segment_t* s = huge_cache[i].segment;
+    if (s == NULL || s->size < total || s->size > total * SA_HUGE_CACHE_MAX_WASTE) continue;
+    if (best < 0 || s->size < huge_cache[best].segment->size) best = i;
+  }
+  if (best < 0) return NULL;
+  sa_segment_t* segment = huge_cache[best].segment;
+  huge_cache[best].segment = NULL;
+  huge_cache_bytes -= segment->size;
+  return segment;
+}
+
+/* Keeps a freed segment if there is room; returns false if the caller must unmap it. */
+static bool cache_put(sa_segment_t* segment, int64_t now_ms) {
+  if (segment->size + huge_cache_bytes > (size_t)sa_option_get(sa_option_large_cache)) return false;
+  for (int i = 0; i < SA_HUGE_CACHE_SLOTS; i++) {
+    if (huge_cache[i].segment != NULL) continue;
+    huge_cache[i] = (huge_cache_slot_t){segment, now_ms, false};
+    huge_cache_bytes += segment->size;
+    return true;
+  }
+  return false;
+}
+
+void* sa_huge_alloc(sa_heap_t* heap, size_t size, size_t alignment, bool zero) {
+  size_t header = huge_header_size();
+  size_t offset, map_alignment, map_offset;
+  if (alignment <= SA_SEGMENT_SIZE) {
+    offset = alignment > header ? alignment : header;
+    map_alignment = SA_SEGMENT_SIZE;
+    map_offset = 0;
+  } else {
+    offset = SA_SEGMENT_SIZE;
+    map_alignment = alignment;
+    map_offset = SA_SEGMENT_SIZE;
+  }
+  if (size > SA_MAX_REQUEST - offset) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  size_t total = sa_align_up(offset + size, sa_os_page_size());
+
+  sa_segment_t* segment = NULL;
+  size_t mapped = total;
+  bool is_zero = true;
+  if (offset == header) {
+    sa_lock_acquire(&huge_lock);
+    segment = cache_take(total);
+    sa_lock_release(&huge_lock);
+    /* Purged or not, a cached segment may still hold old contents (MADV_FREE). */
+    if (segment != NULL) {
+      is_zero = false;
+      mapped = segment->size;
+    }
+  }
+  if (segment == NULL) {
+    segment = sa_segment_map(total, map_alignment, map_offset);
+    if (segment == NULL) {
+      errno = ENOMEM;
+      return NULL;
+    }
+  }
+  memset(segment, 0, sizeof(sa_segment_t) + sizeof(sa_page_t));
+  segment->cookie = (uintptr_t)segment ^ sa_process_key;
+  segment->size = mapped;
+  segment->page_shift = 63; /* every offset maps to page 0 */
+  segment->kind = SA_PAGE_HUGE;
+  segment->page_count = 1;
+  segment->used = 1;
+  segment->is_zero = is_zero;
+  atomic_store_explicit(&segment->thread_id, heap->tld->thread_id, memory_order_relaxed);
+  sa_page_t* page = &segment->pages[0];
+  page->in_use = 1;
+  page->flags = SA_PAGE_IS_HUGE;
+  page->bin = SA_BIN_HUGE;
+  page->start = (uint8_t*)segment + offset;
+  page->block_size = mapped - offset;
+  page->used = page->capacity = page->reserved = 1;
+  page->is_zero = is_zero;
+  atomic_store_explicit(&page->heap, heap, memory_order_relaxed);
+
+  sa_lock_acquire(&huge_lock);
+  live_push(page);
+  sa_lock_release(&huge_lock);
+  sa_stat_increase(&heap->tld->stats.huge, (int64_t)mapped);
+  if (zero && !is_zero) memset(page->start, 0, size);
+  return page->start;
+}
+
+void sa_huge_free(sa_segment_t* segment, sa_page_t* page) {
+  int64_t now_ms = sa_os_clock_ms();
+  sa_lock_acquire(&huge_lock);
+  live_remove(page);
+  page->in_use = 0;
+  bool cached = page->start == (uint8_t*)segment + huge_header_size() && cache_put(segment, now_ms);
+  cache_age(now_ms);
+  sa_lock_release(&huge_lock);
+  if (!cached) sa_segment_unmap(segment);
+}
+
+void* sa_huge_realloc(void* p, size_t newsize) {
+  sa_segment_t* segment = sa_segment_of(p);
+  sa_page_t* page = &segment->pages[0];
+  size_t offset = (size_t)((uint8_t*)p - (uint8_t*)segment);
+  if (newsize > SA_MAX_REQUEST - offset) return NULL;
+  size_t total = sa_align_up(offset + newsize, sa_os_page_size());
+  if (total <= segment->size) return NULL; /* shrinking: let the caller move it */
+  /* Grow in place when the address space right after the mapping is free. */
+  if (sa_os_remap(segment, segment->size, total) != segment) return NULL;
+  segment->size = total;
+  page->block_size = total - offset;
+  return p;
+}
+
+void sa_huge_cache_flush(bool force) {
+  sa_segment_t* flushed[SA_HUGE_CACHE_SLOTS];
+  int count = 0;
+  int64_t now_ms = sa_os_clock_ms();
+  sa_lock_acquire(&huge_lock);
+  for (int i = 0; i < SA_HUGE_CACHE_SLOTS; i++) {
+    if (huge_cache[i].segment == NULL) continue;
+    if (!force && now_ms - huge_cache[i].freed_ms < sa_opt_purge_delay_ms) continue;
+    flushed[count++] = huge_cache[i].segment;
+    huge_cache_bytes -= huge_cache[i].segment->size;
+    huge_cache[i].segment = NULL;
+  }
+  sa_lock_release(&huge_lock);
+  for (int i = 0; i < count; i++) sa_segment_unmap(flushed[i]);
+}
+
+/* Frees (destroy) or disowns every huge block of the heap. */
+void sa_huge_heap_release(sa_heap_t* heap, bool free_blocks) {
+  sa_page_t* doomed = NULL;
+  sa_lock_acquire(&huge_lock);
+  for (sa_page_t* page = huge_live; page != NULL;) {
+    sa_page_t* next = page->next;
+    if (atomic_load_explicit(&page->heap, memory_order_relaxed) == heap) {
+      if (free_blocks) {
+        live_remove(page);
+        page->next = doomed;
+        doomed = page;
+      } else {
+        atomic_store_explicit(&page->heap, NULL, memory_order_relaxed);
+      }
+    }
+    page = next;
+  }
+  sa_lock_release(&huge_lock);
+  while (doomed != NULL) {
+    sa_page_t* next = doomed->next;
+    sa_segment_unmap(sa_segment_of(doomed->start));
+    doomed = next;
+  }
+}
+
+void sa_huge_fork_prepare(void) { sa_lock_acquire(&huge_lock); }
+void sa_huge_fork_release(void) { sa_lock_release(&huge_lock); }

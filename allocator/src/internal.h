@@ -1,0 +1,246 @@
+/* internal.h: declarations shared between the allocator's files, grouped by the
+ * file that defines them, plus the small inline helpers of the fast paths. */
+#ifndef SA_INTERNAL_H
+#define SA_INTERNAL_H
+
+#include <errno.h>
+#include <string.h>
+
+#include "os.h"
+#include "types.h"
+
+#define sa_likely(x) __builtin_expect(!!(x), 1)
+#define sa_unlikely(x) __builtin_expect(!!(x), 0)
+#define sa_decl_export __attribute__((visibility("default")))
+#define sa_decl_noinline __attribute__((noinline))
+#define sa_decl_cold __attribute__((cold, noinline))
+
+/* Gives a function a standard name too (malloc for sa_malloc, ...) in the builds
+ * that replace the C library's allocator. An alias, not a wrapper: no extra call. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define SA_COPY_ATTRIBUTES(target) __attribute__((copy(target)))
+#else
+#define SA_COPY_ATTRIBUTES(target)
+#endif
+#if SA_OVERRIDE
+#define SA_ALSO_NAMED(name, target) \
+  extern __typeof__(target) name SA_COPY_ATTRIBUTES(target) \
+      __attribute__((alias(#target), visibility("default"), used));
+#else
+#define SA_ALSO_NAMED(name, target)
+#endif
+
+/* ---- Debug checks ------------------------------------------------------------ */
+#if SA_DEBUG
+#define sa_assert(cond) ((cond) ? (void)0 : sa_assert_fail(#cond, __FILE__, __LINE__, __func__))
+#else
+#define sa_assert(cond) ((void)0)
+#endif
+/* Patterns written into blocks by debug builds, to expose use of stale memory. */
+#define SA_DEBUG_UNINIT 0xD0
+#define SA_DEBUG_FREED 0xDF
+
+/* ---- Thread identity ------------------------------------------------------- */
+
+/* The thread pointer: unique among live threads and free to read. */
+static inline uintptr_t sa_thread_id(void) {
+#if defined(__x86_64__)
+  uintptr_t tid;
+  __asm__("movq %%fs:0, %0" : "=r"(tid));
+  return tid;
+#elif defined(__aarch64__)
+  return (uintptr_t)__builtin_thread_pointer();
+#else
+  static __thread int sa_thread_anchor;
+  return (uintptr_t)&sa_thread_anchor;
+#endif
+}
+
+/* ---- Pointer -> segment -> page ------------------------------------------
+ * Masks p - 1 rather than p: a huge block aligned to a segment boundary or more
+ * starts exactly one segment past its segment's header (see huge.c). Every other
+ * block starts strictly inside its segment, so both agree for them. */
+static inline sa_segment_t* sa_segment_of(const void* p) {
+  return (sa_segment_t*)(((uintptr_t)p - 1) & ~(uintptr_t)SA_SEGMENT_MASK);
+}
+
+static inline sa_page_t* sa_page_of(const sa_segment_t* segment, const void* p) {
+  /* Large and huge segments have one page and a shift that maps every offset to 0. */
+  size_t index = ((uintptr_t)p - (uintptr_t)segment) >> segment->page_shift;
+  return (sa_page_t*)&segment->pages[index];
+}
+
+/* The start of the block that contains p (p may be an interior, aligned pointer). */
+static inline sa_block_t* sa_page_block_of(const sa_page_t* page, const void* p) {
+  size_t offset = (size_t)((uint8_t*)p - page->start);
+  return (sa_block_t*)(page->start + offset - offset % page->block_size);
+}
+
+/* ---- Size classes ------------------------------------------------------------ */
+
+static inline size_t sa_wsize_of(size_t size) { return (size + SA_WORD_SIZE - 1) / SA_WORD_SIZE; }
+
+static inline size_t sa_bin_of(size_t size) {
+  size_t wsize = sa_wsize_of(size);
+  if (wsize <= 1) return 0;
+  if (wsize <= 16) return (wsize + 1) / 2;
+  size_t w = wsize - 1;
+  size_t top = 63 - (size_t)__builtin_clzl(w);
+  return 9 + ((top - 4) << 2) + ((w >> (top - 2)) & 3);
+}
+
+static inline size_t sa_bin_block_size(size_t bin) {
+  if (bin == 0) return SA_WORD_SIZE;
+  if (bin <= 8) return bin * 16;
+  size_t i = bin - 9;
+  size_t top = 4 + (i >> 2);
+  return ((size_t)(5 + (i & 3)) << (top - 2)) * SA_WORD_SIZE;
+}
+
+static inline size_t sa_align_up(size_t n, size_t alignment) {
+  return (n + alignment - 1) & ~(alignment - 1);
+}
+
+static inline bool sa_is_power_of_two(size_t n) { return n != 0 && (n & (n - 1)) == 0; }
+
+/* n * size, or false if it overflows. */
+static inline bool sa_mul_overflows(size_t n, size_t size, size_t* total) {
+  return __builtin_mul_overflow(n, size, total);
+}
+
+/* ---- Thread-free word: a block pointer and a notify state in one atomic ------- */
+
+static inline sa_block_t* sa_tf_block(uintptr_t tf) { return (sa_block_t*)(tf & ~SA_NOTIFY_MASK); }
+static inline sa_notify_t sa_tf_notify(uintptr_t tf) { return (sa_notify_t)(tf & SA_NOTIFY_MASK); }
+static inline uintptr_t sa_tf_make(sa_block_t* b, sa_notify_t n) { return (uintptr_t)b | n; }
+
+/* ---- A small spin lock for rare, short critical sections ------------------- */
+
+typedef struct sa_lock_s {
+  atomic_flag flag;
+} sa_lock_t;
+#define SA_LOCK_INIT {ATOMIC_FLAG_INIT}
+void sa_lock_acquire(sa_lock_t* lock); /* init.c */
+static inline void sa_lock_release(sa_lock_t* lock) {
+  atomic_flag_clear_explicit(&lock->flag, memory_order_release);
+}
+
+/* ---- init.c: process and thread set-up ------------------------------------ */
+
+extern __thread sa_heap_t* sa_heap_default __attribute__((tls_model("initial-exec")));
+extern const sa_heap_t sa_heap_empty;
+extern const sa_page_t sa_page_empty;
+extern uintptr_t sa_process_key; /* random per process, for segment cookies */
+/* The calling thread's heap, set up on first use; NULL if that failed (ENOMEM). */
+sa_heap_t* sa_heap_for_thread(void);
+void sa_process_init(void);
+void sa_assert_fail(const char* cond, const char* file, int line, const char* func);
+/* Reports misuse (bad free, corruption); aborts when abort_on_error is set. */
+void sa_error(int err, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+void sa_warning(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+extern sa_lock_t sa_metadata_lock;
+void* sa_metadata_alloc(size_t size); /* zeroed, never freed to the OS */
+void sa_metadata_free(void* p, size_t size);
+/* Serialises every global lock around fork(). */
+void sa_fork_prepare(void);
+void sa_fork_parent(void);
+void sa_fork_child(void);
+
+/* ---- alloc.c ----------------------------------------------------------------- */
+
+void* sa_heap_malloc_generic(sa_heap_t* heap, size_t size, bool zero);
+void* sa_heap_malloc_zero(sa_heap_t* heap, size_t size, bool zero);
+void* sa_heap_realloc_zero(sa_heap_t* heap, void* p, size_t newsize, bool zero);
+size_t sa_usable_size_of(const void* p);
+
+/* ---- free.c ---------------------------------------------------------------- */
+
+void sa_free_generic(sa_segment_t* segment, sa_page_t* page, void* p);
+/* Pushes b onto page's thread_free from a thread that does not own it. */
+void sa_free_remote(sa_page_t* page, sa_block_t* b);
+/* Checks that p is a block shardalloc could have handed out; reports it if not. */
+bool sa_check_pointer(const void* p, const char* operation);
+
+/* ---- aligned.c --------------------------------------------------------------- */
+
+void* sa_heap_malloc_aligned_zero(sa_heap_t* heap, size_t size, size_t alignment, bool zero);
+
+/* ---- page.c ------------------------------------------------------------------- */
+
+/* Finds or makes a page of `bin` with a free block, at the front of its queue. */
+sa_page_t* sa_page_find_free(sa_heap_t* heap, size_t bin);
+/* Moves local_free and thread_free into free (when free is empty or `force`). */
+void sa_page_collect(sa_page_t* page, bool force);
+/* A local free found the page empty, or full, or needing care. */
+void sa_page_unfull(sa_heap_t* heap, sa_page_t* page);
+void sa_page_retire(sa_heap_t* heap, sa_page_t* page);
+void sa_page_free_to_segment(sa_heap_t* heap, sa_page_t* page);
+void sa_page_queue_remove(sa_heap_t* heap, sa_page_queue_t* queue, sa_page_t* page);
+void sa_page_queue_push_front(sa_heap_t* heap, sa_page_queue_t* queue, sa_page_t* page);
+/* Updates the direct-table entries of the queue's bin after its front changed. */
+void sa_heap_direct_update(sa_heap_t* heap, size_t bin);
+/* Takes the page into `heap`'s queue for its bin (reclaim, heap delete). */
+void sa_page_adopt(sa_heap_t* heap, sa_page_t* page);
+/* Sets the notify state; waits while a remote free is in the middle of notifying. */
+void sa_page_set_notify(sa_page_t* page, sa_notify_t state, bool only_if_none);
+/* Handles the full pages that remote frees gave room. */
+void sa_heap_drain_notified(sa_heap_t* heap);
+
+/* ---- segment.c -------------------------------------------------------------- */
+
+/* A fresh page of the kind `block_size` needs, owned by the heap's thread. */
+sa_page_t* sa_segment_page_alloc(sa_heap_t* heap, size_t block_size);
+void sa_segment_page_free(sa_tld_t* tld, sa_page_t* page);
+/* The thread is going away: the page's segment goes to whoever needs it next. */
+void sa_segments_abandon_page(sa_tld_t* tld, sa_page_t* page);
+/* Takes over abandoned segments (at most `max`); returns how many. */
+size_t sa_segments_reclaim(sa_heap_t* heap, size_t max);
+void sa_segment_cache_flush(sa_tld_t* tld, size_t keep);
+void sa_segment_free(sa_segment_t* segment, sa_tld_t* tld);
+/* Maps a segment; (segment + offset) is aligned to `alignment`. */
+sa_segment_t* sa_segment_map(size_t size, size_t alignment, size_t offset);
+void sa_segment_unmap(sa_segment_t* segment);
+void sa_segments_fork_prepare(void);
+void sa_segments_fork_release(void);
+size_t sa_page_usable_area(const sa_segment_t* segment, const sa_page_t* page, uint8_t** start);
+extern _Atomic(size_t) sa_abandoned_count;
+
+/* ---- huge.c ------------------------------------------------------------------- */
+
+void* sa_huge_alloc(sa_heap_t* heap, size_t size, size_t alignment, bool zero);
+void sa_huge_free(sa_segment_t* segment, sa_page_t* page);
+/* Resizes a huge block in place or by remapping; NULL if it cannot. */
+void* sa_huge_realloc(void* p, size_t newsize);
+void sa_huge_cache_flush(bool force);
+
+/* ---- heap.c ------------------------------------------------------------------ */
+
+void sa_heap_init(sa_heap_t* heap, sa_tld_t* tld, bool is_default);
+/* Collects every page of the heap; frees the empty ones. */
+void sa_heap_collect(sa_heap_t* heap, bool force);
+/* Called at thread exit for the thread's default heap. */
+void sa_heap_thread_done(sa_heap_t* heap);
+
+/* ---- options.c ---------------------------------------------------------------- */
+
+void sa_options_init(void);
+/* The hot options, cached in plain variables (read on slow paths). */
+extern long sa_opt_purge_delay_ms;
+extern long sa_opt_segment_cache;
+extern long sa_opt_abort_on_error;
+extern long sa_opt_show_errors;
+
+/* ---- stats.c ------------------------------------------------------------------ */
+
+void sa_stat_increase(sa_stat_count_t* stat, int64_t amount);
+void sa_stat_decrease(sa_stat_count_t* stat, int64_t amount);
+/* Counters touched from any thread (OS calls): atomic. */
+typedef struct sa_os_stats_s {
+  _Atomic(int64_t) mmap_calls, munmap_calls, madvise_calls, mremap_calls;
+  _Atomic(int64_t) reserved_current, reserved_peak, purged_total;
+} sa_os_stats_t;
+extern sa_os_stats_t sa_os_stats;
+void sa_stats_merge_thread(sa_tld_t* tld); /* at thread exit */
+void sa_stats_print_at_exit(void);
+
+#endif /* SA_INTERNAL_H */

@@ -1,0 +1,49 @@
+/* os.h: the one narrow interface between shardalloc and the operating system.
+ * os/linux.c implements it for Linux (and other POSIX systems with mmap/madvise).
+ * Every function is safe to call before the allocator is initialised and never
+ * allocates through malloc. */
+#ifndef SA_OS_H
+#define SA_OS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Called once at process start, before any other function here is needed. */
+void sa_os_init(void);
+
+/* The OS page size (4 KiB here; 16 KiB or 64 KiB on some aarch64 systems). */
+size_t sa_os_page_size(void);
+
+/* Maps `size` bytes (a multiple of the page size) of zeroed, read-write memory
+ * whose address p satisfies (p + offset) % alignment == 0; alignment is a power of
+ * two. Returns NULL (errno ENOMEM) on failure. */
+void* sa_os_alloc_aligned(size_t size, size_t alignment, size_t offset);
+
+/* Unmaps memory from sa_os_alloc_aligned (or a page-aligned part of it). */
+void sa_os_free(void* p, size_t size);
+
+/* Tells the OS it may drop the contents of these pages (they read back as zero or
+ * as their old contents; the mapping stays usable). Used to give memory back.
+ * `decommit` asks for the contents to be dropped at once (MADV_DONTNEED) rather
+ * than lazily (MADV_FREE). Returns false if the OS refused. */
+bool sa_os_purge(void* p, size_t size, bool decommit);
+
+/* Grows or shrinks a mapping, moving it if needed; NULL if it cannot. The result
+ * keeps the old alignment only when it did not move. */
+void* sa_os_remap(void* p, size_t old_size, size_t new_size);
+
+/* Asks for transparent huge pages on this range (a hint). */
+void sa_os_advise_huge(void* p, size_t size);
+
+/* Writes a message straight to standard error, without stdio. */
+void sa_os_write_stderr(const char* msg, size_t len);
+
+/* Monotonic milliseconds, for the purge delay. */
+int64_t sa_os_clock_ms(void);
+
+/* Fault injection for tests: while `countdown` is positive it is decremented by
+ * every call that maps memory; the call that brings it to zero fails. */
+extern _Atomic(long) sa_os_fail_countdown;
+
+#endif /* SA_OS_H */

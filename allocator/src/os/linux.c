@@ -1,0 +1,151 @@
+/* os/linux.c: the OS interface (os.h) on Linux. */
+#include <errno.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#ifndef MADV_FREE
+#define MADV_FREE 8
+#endif
+
+static size_t page_size = 4096;
+_Atomic(long) sa_os_fail_countdown;
+
+void sa_os_init(void) {
+  long size = sysconf(_SC_PAGESIZE);
+  if (size > 0) page_size = (size_t)size;
+}
+
+size_t sa_os_page_size(void) { return page_size; }
+
+/* Fault injection: true when this call must fail. */
+static bool injected_failure(void) {
+  long left = atomic_load_explicit(&sa_os_fail_countdown, memory_order_relaxed);
+  while (left > 0) {
+    if (atomic_compare_exchange_weak(&sa_os_fail_countdown, &left, left - 1)) return left == 1;
+  }
+  return false;
+}
+
+static void count_reserved(int64_t delta) {
+  int64_t now = atomic_fetch_add_explicit(&sa_os_stats.reserved_current, delta, memory_order_relaxed) + delta;
+  int64_t peak = atomic_load_explicit(&sa_os_stats.reserved_peak, memory_order_relaxed);
+  while (now > peak && !atomic_compare_exchange_weak(&sa_os_stats.reserved_peak, &peak, now)) {
+  }
+}
+
+static void* map(void* hint, size_t size) {
+  if (injected_failure()) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  atomic_fetch_add_explicit(&sa_os_stats.mmap_calls, 1, memory_order_relaxed);
+  int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+  void* p = mmap(hint, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+  if (p == MAP_FAILED) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  count_reserved((int64_t)size);
+  return p;
+}
+
+static void unmap(void* p, size_t size) {
+  if (size == 0) return;
+  atomic_fetch_add_explicit(&sa_os_stats.munmap_calls, 1, memory_order_relaxed);
+  if (munmap(p, size) == 0) count_reserved(-(int64_t)size);
+  else if (sa_opt_show_errors) sa_warning("munmap(%p, %zu) failed: errno %d", p, size, errno);
+}
+
+static bool is_placed(uintptr_t p, size_t alignment, size_t offset) {
+  return ((p + offset) & (alignment - 1)) == 0;
+}
+
+/* Next address hint for aligned mappings: mapping right below the last one tends
+ * to succeed, which saves the over-allocate-and-trim dance. */
+static _Atomic(uintptr_t) aligned_hint;
+
+void* sa_os_alloc_aligned(size_t size, size_t alignment, size_t offset) {
+  if (alignment <= page_size) return map(NULL, size);
+  if (size > SIZE_MAX - alignment) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  /* Try the hint first: one mmap, no trimming. */
+  uintptr_t hint = atomic_load_explicit(&aligned_hint, memory_order_relaxed);
+  if (hint != 0 && hint > size + alignment) {
+    uintptr_t want = ((hint - size) & ~(uintptr_t)(alignment - 1)) - offset % alignment;
+    uint8_t* p = map((void*)want, size);
+    if (p == NULL) return NULL;
+    if (is_placed((uintptr_t)p, alignment, offset)) {
+      atomic_store_explicit(&aligned_hint, (uintptr_t)p, memory_order_relaxed);
+      return p;
+    }
+    unmap(p, size);
+  }
+  /* Over-allocate by the alignment and trim both ends. */
+  uint8_t* raw = map(NULL, size + alignment);
+  if (raw == NULL) return NULL;
+  uintptr_t start = sa_align_up((uintptr_t)raw + offset, alignment) - offset;
+  if (start < (uintptr_t)raw) start += alignment;
+  uint8_t* p = (uint8_t*)start;
+  unmap(raw, (size_t)(p - raw));
+  unmap(p + size, (size_t)(raw + size + alignment - (p + size)));
+  atomic_store_explicit(&aligned_hint, (uintptr_t)p, memory_order_relaxed);
+  return p;
+}
+
+void sa_os_free(void* p, size_t size) { unmap(p, size); }
+
+bool sa_os_purge(void* p, size_t size, bool decommit) {
+  if (size == 0) return true;
+  atomic_fetch_add_explicit(&sa_os_stats.madvise_calls, 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&sa_os_stats.purged_total, (int64_t)size, memory_order_relaxed);
+  int saved = errno;
+  bool ok = true;
+  if (decommit || madvise(p, size, MADV_FREE) != 0) ok = madvise(p, size, MADV_DONTNEED) == 0;
+  errno = saved;
+  return ok;
+}
+
+void* sa_os_remap(void* p, size_t old_size, size_t new_size) {
+  if (injected_failure()) return NULL;
+  atomic_fetch_add_explicit(&sa_os_stats.mremap_calls, 1, memory_order_relaxed);
+  int saved = errno;
+  void* q = mremap(p, old_size, new_size, 0);
+  errno = saved;
+  if (q == MAP_FAILED) return NULL;
+  count_reserved((int64_t)new_size - (int64_t)old_size);
+  return q;
+}
+
+void sa_os_advise_huge(void* p, size_t size) {
+#ifdef MADV_HUGEPAGE
+  int saved = errno;
+  madvise(p, size, MADV_HUGEPAGE);
+  errno = saved;
+#else
+  (void)p;
+  (void)size;
+#endif
+}
+
+void sa_os_write_stderr(const char* msg, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(STDERR_FILENO, msg, len);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      return;
+    }
+    msg += n;
+    len -= (size_t)n;
+  }
+}
+
+int64_t sa_os_clock_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

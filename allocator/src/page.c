@@ -1,0 +1,255 @@
+/* page.c: pages and the heap's page queues. A heap keeps one queue per bin of
+ * pages that may have free blocks, plus a `full` queue of pages that had none the
+ * last time we looked; the direct table points at the front page of each small bin. */
+#include "internal.h"
+
+/* ---- queues ----------------------------------------------------------------------- */
+
+void sa_page_queue_remove(sa_heap_t* heap, sa_page_queue_t* queue, sa_page_t* page) {
+  (void)heap;
+  if (page->prev != NULL) page->prev->next = page->next;
+  if (page->next != NULL) page->next->prev = page->prev;
+  if (queue->first == page) queue->first = page->next;
+  if (queue->last == page) queue->last = page->prev;
+  page->next = page->prev = NULL;
+}
+
+void sa_page_queue_push_front(sa_heap_t* heap, sa_page_queue_t* queue, sa_page_t* page) {
+  (void)heap;
+  page->prev = NULL;
+  page->next = queue->first;
+  if (queue->first != NULL) queue->first->prev = page;
+  else queue->last = page;
+  queue->first = page;
+}
+
+static void page_queue_push_back(sa_page_queue_t* queue, sa_page_t* page) {
+  page->next = NULL;
+  page->prev = queue->last;
+  if (queue->last != NULL) queue->last->next = page;
+  else queue->first = page;
+  queue->last = page;
+}
+
+/* The direct table maps every word size of a small bin to that bin's front page
+ * (or the static empty page), so that malloc needs no test beyond `free != NULL`. */
+void sa_heap_direct_update(sa_heap_t* heap, size_t bin) {
+  size_t block_size = sa_bin_block_size(bin);
+  if (block_size > SA_DIRECT_MAX) return;
+  sa_page_t* page = heap->queues[bin].first;
+  if (page == NULL) page = (sa_page_t*)&sa_page_empty;
+  size_t first_wsize = bin == 0 ? 0 : sa_wsize_of(sa_bin_block_size(bin - 1)) + 1;
+  size_t last_wsize = sa_wsize_of(block_size);
+  for (size_t w = first_wsize; w <= last_wsize; w++) heap->pages_direct[w] = page;
+}
+
+/* ---- notify state ------------------------------------------------------------- */
+
+void sa_page_set_notify(sa_page_t* page, sa_notify_t state, bool only_if_none) {
+  uintptr_t tf = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
+  for (;;) {
+    sa_notify_t now = sa_tf_notify(tf);
+    if (now == SA_NOTIFY_BUSY) { /* a remote free is linking the page: a few instructions */
+      tf = atomic_load_explicit(&page->thread_free, memory_order_acquire);
+      continue;
+    }
+    if (only_if_none && now != SA_NOTIFY_NONE) return;
+    if (now == state) return;
+    if (atomic_compare_exchange_weak_explicit(&page->thread_free, &tf, sa_tf_make(sa_tf_block(tf), state),
+                                              memory_order_acq_rel, memory_order_relaxed)) {
+      return;
+    }
+  }
+}
+
+void sa_heap_drain_notified(sa_heap_t* heap) {
+  sa_page_t* page = atomic_exchange_explicit(&heap->notified, NULL, memory_order_acquire);
+  while (page != NULL) {
+    sa_page_t* next = page->notified_next;
+    /* Wait out BUSY: the notifying thread still has to mark the page DONE. */
+    sa_page_set_notify(page, SA_NOTIFY_NONE, false);
+    if (page->flags & SA_PAGE_IN_FULL) sa_page_unfull(heap, page);
+    page = next;
+  }
+}
+
+/* ---- collecting frees ------------------------------------------------------------- */
+
+void sa_page_collect(sa_page_t* page, bool force) {
+  uintptr_t tf = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
+  if (sa_tf_block(tf) != NULL) {
+    while (!atomic_compare_exchange_weak_explicit(&page->thread_free, &tf, sa_tf_make(NULL, sa_tf_notify(tf)),
+                                                  memory_order_acquire, memory_order_relaxed)) {
+    }
+    sa_block_t* head = sa_tf_block(tf);
+    sa_block_t* tail = head;
+    uint32_t count = 1;
+    while (tail->next != NULL) {
+      tail = tail->next;
+      count++;
+      if (sa_unlikely(count > page->capacity)) {
+        sa_error(EFAULT, "corrupted thread-free list in page of %zu-byte blocks (a block was freed twice?)",
+                 page->block_size);
+        tail->next = NULL;
+        break;
+      }
+    }
+    tail->next = page->local_free;
+    page->local_free = head;
+    page->used -= count;
+  }
+  if (page->local_free == NULL) return;
+  if (page->free == NULL) {
+    page->free = page->local_free;
+    page->local_free = NULL;
+  } else if (force) {
+    sa_block_t* tail = page->local_free;
+    while (tail->next != NULL) tail = tail->next;
+    tail->next = page->free;
+    page->free = page->local_free;
+    page->local_free = NULL;
+  }
+}
+
+/* ---- page life cycle -------------------------------------------------------------- */
+
+/* Carves up to SA_EXTEND_BYTES of not-yet-used blocks into the free list; memory
+ * is touched only as the page actually fills. */
+static void page_extend(sa_page_t* page, sa_tld_t* tld) {
+  size_t count = SA_EXTEND_BYTES / page->block_size;
+  if (count == 0) count = 1;
+  if (count > page->reserved - page->capacity) count = page->reserved - page->capacity;
+  uint8_t* first = page->start + (size_t)page->capacity * page->block_size;
+  uint8_t* p = first;
+  for (size_t i = 1; i < count; i++, p += page->block_size) {
+    ((sa_block_t*)p)->next = (sa_block_t*)(p + page->block_size);
+  }
+  ((sa_block_t*)p)->next = NULL;
+  page->free = (sa_block_t*)first;
+  page->capacity += (uint32_t)count;
+  tld->stats.page_extend++;
+}
+
+static void page_to_full(sa_heap_t* heap, sa_page_queue_t* queue, sa_page_t* page) {
+  sa_page_queue_remove(heap, queue, page);
+  page_queue_push_back(&heap->queues[SA_BIN_FULL], page);
+  page->flags |= SA_PAGE_IN_FULL;
+  /* From now on the first remote free tells us. One may have come in since we
+   * collected, before the state said so: then the page has room already. */
+  sa_page_set_notify(page, SA_NOTIFY_WANTED, true);
+  if (sa_tf_block(atomic_load_explicit(&page->thread_free, memory_order_acquire)) != NULL) {
+    sa_page_unfull(heap, page);
+  }
+}
+
+void sa_page_unfull(sa_heap_t* heap, sa_page_t* page) {
+  sa_page_queue_remove(heap, &heap->queues[SA_BIN_FULL], page);
+  page->flags &= (uint8_t)~SA_PAGE_IN_FULL;
+  page_queue_push_back(&heap->queues[page->bin], page);
+  /* If a remote free is notifying right now, the drain will reset the state. */
+  uintptr_t tf = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
+  if (sa_tf_notify(tf) == SA_NOTIFY_WANTED) {
+    atomic_compare_exchange_strong_explicit(&page->thread_free, &tf, sa_tf_make(sa_tf_block(tf), SA_NOTIFY_NONE),
+                                            memory_order_acq_rel, memory_order_relaxed);
+  }
+  if (heap->queues[page->bin].first == page) sa_heap_direct_update(heap, page->bin);
+}
+
+static sa_page_t* page_fresh(sa_heap_t* heap, size_t bin) {
+  size_t block_size = sa_bin_block_size(bin);
+  sa_page_t* page = sa_segment_page_alloc(heap, block_size);
+  if (page == NULL) return NULL;
+  page->bin = (uint8_t)bin;
+  page->block_size = block_size;
+  page->flags = 0;
+  page->used = 0;
+  page->capacity = 0;
+  page->free = page->local_free = NULL;
+  atomic_store_explicit(&page->thread_free, 0, memory_order_relaxed);
+  atomic_store_explicit(&page->heap, heap, memory_order_release);
+  uint8_t* start;
+  size_t area = sa_page_usable_area(sa_segment_of(page), page, &start);
+  page->start = start;
+  page->reserved = (uint32_t)(area / block_size);
+  sa_assert(page->reserved > 0);
+  sa_page_queue_push_front(heap, &heap->queues[bin], page);
+  heap->page_count++;
+  heap->tld->stats.bins[bin]++;
+  return page;
+}
+
+sa_page_t* sa_page_find_free(sa_heap_t* heap, size_t bin) {
+  sa_assert(bin <= SA_BIN_LARGEST);
+  sa_page_queue_t* queue = &heap->queues[bin];
+  sa_page_t* page = queue->first;
+  for (int attempt = 0;; attempt++) {
+    while (page != NULL) {
+      sa_page_t* next = page->next;
+      sa_page_collect(page, false);
+      if (page->free != NULL) break;
+      if (page->capacity < page->reserved) {
+        page_extend(page, heap->tld);
+        break;
+      }
+      page_to_full(heap, queue, page);
+      page = next;
+    }
+    if (page != NULL || attempt > 0) break;
+    /* Before taking a fresh page, adopt what exited threads left behind. */
+    if (atomic_load_explicit(&sa_abandoned_count, memory_order_relaxed) == 0 ||
+        sa_segments_reclaim(heap, (size_t)sa_option_get(sa_option_max_segment_reclaim)) == 0) {
+      break;
+    }
+    page = queue->first;
+  }
+  if (page == NULL) {
+    page = page_fresh(heap, bin);
+    if (page == NULL) return NULL;
+    page_extend(page, heap->tld);
+  } else if (page != queue->first) {
+    sa_page_queue_remove(heap, queue, page);
+    sa_page_queue_push_front(heap, queue, page);
+  }
+  sa_heap_direct_update(heap, bin);
+  return page;
+}
+
+/* Takes a page that another heap (or a dead thread) owned into this heap. */
+void sa_page_adopt(sa_heap_t* heap, sa_page_t* page) {
+  page->flags &= (uint8_t)~SA_PAGE_IN_FULL;
+  sa_page_set_notify(page, SA_NOTIFY_NONE, false);
+  atomic_store_explicit(&page->heap, heap, memory_order_release);
+  page_queue_push_back(&heap->queues[page->bin], page);
+  heap->page_count++;
+  if (heap->queues[page->bin].first == page) sa_heap_direct_update(heap, page->bin);
+}
+
+void sa_page_free_to_segment(sa_heap_t* heap, sa_page_t* page) {
+  /* A page linked in the notified list must leave it before it can be reused.
+   * (No remote free can start now: the page has no block in use.) */
+  sa_notify_t state = sa_tf_notify(atomic_load_explicit(&page->thread_free, memory_order_acquire));
+  if (state == SA_NOTIFY_BUSY || state == SA_NOTIFY_DONE) sa_heap_drain_notified(heap);
+  sa_page_set_notify(page, SA_NOTIFY_NONE, false);
+  sa_page_queue_t* queue = (page->flags & SA_PAGE_IN_FULL) ? &heap->queues[SA_BIN_FULL] : &heap->queues[page->bin];
+  bool was_first = queue->first == page;
+  sa_page_queue_remove(heap, queue, page);
+  heap->page_count--;
+  if (was_first && !(page->flags & SA_PAGE_IN_FULL)) sa_heap_direct_update(heap, page->bin);
+  atomic_store_explicit(&page->heap, NULL, memory_order_relaxed);
+  sa_segment_page_free(heap->tld, page);
+}
+
+/* The page has no block in use. Keep it when it is the only page of its bin (so a
+ * thread that allocates and frees one object at a time does not thrash), free it
+ * to its segment otherwise. Kept pages are freed by the next heap collection. */
+void sa_page_retire(sa_heap_t* heap, sa_page_t* page) {
+  int saved_errno = errno;
+  sa_page_queue_t* queue = &heap->queues[page->bin];
+  if (!(page->flags & SA_PAGE_IN_FULL) && queue->first == page && queue->last == page &&
+      page->block_size <= SA_MEDIUM_OBJ_MAX) {
+    page->retire_epoch = heap->tld->heartbeat;
+  } else {
+    sa_page_free_to_segment(heap, page);
+  }
+  errno = saved_errno;
+}

@@ -1,0 +1,204 @@
+/* types.h: the vocabulary of shardalloc. Every structure and size constant is here.
+ *
+ *   block    what malloc returns; all blocks of a page share one size class (bin).
+ *   page     a run of memory holding blocks of one bin, with three free lists:
+ *            `free` (allocation pops here), `local_free` (frees by the owning thread)
+ *            and `thread_free` (frees by other threads, pushed atomically).
+ *   segment  an aligned OS reservation (SA_SEGMENT_SIZE) holding pages of one kind
+ *            and, at its start, their metadata. A block's segment is found by masking
+ *            its address, its page by a shift: no header per block, no global lookup.
+ *   heap     per-thread: page queues per bin, a `full` queue, and a direct table from
+ *            small word sizes to the page to allocate from (the malloc fast path).
+ *   tld      thread-local data shared by all heaps of a thread: its segments.
+ */
+#ifndef SA_TYPES_H
+#define SA_TYPES_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shardalloc.h"
+
+/* ---- Sizes -------------------------------------------------------------- */
+
+#define SA_WORD_SIZE 8
+#define SA_MAX_ALIGN 16 /* max_align_t on x86-64 and aarch64 */
+#define SA_KiB ((size_t)1024)
+#define SA_MiB (SA_KiB * SA_KiB)
+
+/* Segments are 4 MiB and aligned to 4 MiB, so masking any block address finds one. */
+#define SA_SEGMENT_SHIFT 22
+#define SA_SEGMENT_SIZE ((size_t)1 << SA_SEGMENT_SHIFT)
+#define SA_SEGMENT_MASK (SA_SEGMENT_SIZE - 1)
+
+/* Small pages (64 KiB) hold objects up to 8 KiB: at least 8 blocks a page.
+ * Medium pages (512 KiB) hold objects up to 64 KiB, again at least 8 a page.
+ * A large page is a whole segment holding one object up to half a segment.
+ * Anything bigger is huge: a segment of its own, sized to fit. */
+#define SA_SMALL_PAGE_SHIFT 16
+#define SA_MEDIUM_PAGE_SHIFT 19
+#define SA_SMALL_PAGE_SIZE ((size_t)1 << SA_SMALL_PAGE_SHIFT)
+#define SA_MEDIUM_PAGE_SIZE ((size_t)1 << SA_MEDIUM_PAGE_SHIFT)
+#define SA_SMALL_PAGES_PER_SEGMENT (SA_SEGMENT_SIZE / SA_SMALL_PAGE_SIZE)
+#define SA_MEDIUM_PAGES_PER_SEGMENT (SA_SEGMENT_SIZE / SA_MEDIUM_PAGE_SIZE)
+#define SA_SMALL_OBJ_MAX (SA_SMALL_PAGE_SIZE / 8)
+#define SA_MEDIUM_OBJ_MAX (SA_MEDIUM_PAGE_SIZE / 8)
+#define SA_LARGE_OBJ_MAX (SA_SEGMENT_SIZE / 2)
+
+/* Requests up to this size take the direct-table fast path. */
+#define SA_DIRECT_MAX 1024
+#define SA_DIRECT_WORDS (SA_DIRECT_MAX / SA_WORD_SIZE)
+
+/* Beyond this no request can succeed (and size arithmetic could wrap). */
+#define SA_MAX_REQUEST ((size_t)PTRDIFF_MAX - SA_SEGMENT_SIZE)
+
+/* A page's free list is extended lazily, this many bytes of blocks at a time, so
+ * that memory is only touched when it is about to be used. */
+#define SA_EXTEND_BYTES (4 * SA_KiB)
+
+/* ---- Size classes (bins) -------------------------------------------------
+ * bin 0: 8 bytes; bins 1..8: 16..128 bytes in steps of 16; then 4 bins per power
+ * of two (at most 25% internal waste, every block size a multiple of 16). */
+#define SA_BIN_LARGEST 64 /* the bin of SA_LARGE_OBJ_MAX (checked by bin_of in debug builds) */
+#define SA_BIN_HUGE (SA_BIN_LARGEST + 1)
+#define SA_BIN_FULL (SA_BIN_HUGE + 1) /* queue of pages with no free block */
+#define SA_BIN_COUNT (SA_BIN_FULL + 1)
+
+/* ---- Blocks and pages ------------------------------------------------------ */
+
+typedef struct sa_block_s {
+  struct sa_block_s* next;
+} sa_block_t;
+
+/* Page flags, one byte so that the free fast path tests them with one compare. */
+enum {
+  SA_PAGE_IN_FULL = 1,     /* in the heap's full queue */
+  SA_PAGE_HAS_ALIGNED = 2, /* some block was handed out at an interior, aligned address */
+  SA_PAGE_IS_HUGE = 4,     /* a huge page: freed straight back, from any thread */
+};
+
+/* The state kept in the low 2 bits of page->thread_free: whether a remote free
+ * must tell the owning heap that a full page has room again. */
+typedef enum sa_notify_e {
+  SA_NOTIFY_NONE = 0,  /* the page is not full, or the owner does not need telling */
+  SA_NOTIFY_WANTED = 1, /* the page is full: the next remote free notifies the heap */
+  SA_NOTIFY_BUSY = 2,  /* a remote free is linking the page into the heap's list */
+  SA_NOTIFY_DONE = 3,  /* the page is in the heap's `notified` list */
+} sa_notify_t;
+#define SA_NOTIFY_MASK ((uintptr_t)3)
+
+typedef struct sa_heap_s sa_heap_t;
+typedef struct sa_segment_s sa_segment_t;
+typedef struct sa_tld_s sa_tld_t;
+
+typedef struct sa_page_s {
+  /* hot: the fast paths touch these */
+  sa_block_t* free;      /* blocks ready to allocate */
+  uint32_t used;         /* blocks handed out and not yet collected back */
+  uint8_t flags;         /* SA_PAGE_* */
+  uint8_t bin;           /* size class */
+  uint8_t in_use;        /* allocated from its segment */
+  uint8_t is_zero;       /* its unused memory is known to be zero (fresh from the OS) */
+  sa_block_t* local_free; /* freed by the owning thread */
+  _Atomic(uintptr_t) thread_free; /* freed by other threads; low 2 bits: sa_notify_t */
+  /* warm */
+  size_t block_size;
+  uint8_t* start;        /* first block */
+  uint32_t capacity;     /* blocks carved out of the page so far */
+  uint32_t reserved;     /* blocks that fit in the page */
+  uintptr_t keys[2];     /* reserved for the secure build: free-list pointer encoding */
+  _Atomic(sa_heap_t*) heap; /* owning heap; NULL while abandoned or huge */
+  struct sa_page_s* next; /* in a heap queue (or huge list) */
+  struct sa_page_s* prev;
+  struct sa_page_s* notified_next; /* in the heap's list of full pages that got room */
+  uint64_t retire_epoch; /* when an empty page was kept back (see page_retire) */
+} sa_page_t;
+
+typedef enum sa_page_kind_e {
+  SA_PAGE_SMALL,  /* 64 pages of 64 KiB */
+  SA_PAGE_MEDIUM, /* 8 pages of 512 KiB */
+  SA_PAGE_LARGE,  /* one page, the whole segment */
+  SA_PAGE_HUGE,   /* one page, a segment sized to its one block */
+} sa_page_kind_t;
+
+/* ---- Segments ------------------------------------------------------------ */
+
+struct sa_segment_s {
+  _Atomic(uintptr_t) thread_id; /* owner; 0 while abandoned */
+  uintptr_t cookie;             /* segment address ^ process key: checks pointers */
+  size_t size;                  /* bytes mapped from segment start */
+  uint8_t page_shift;
+  uint8_t kind;                 /* sa_page_kind_t */
+  uint8_t is_zero;              /* fresh from the OS: all its memory is zero */
+  uint8_t in_free_queue;        /* in its tld's queue of segments with free pages */
+  uint32_t page_count;
+  uint32_t used;                /* pages in use */
+  uint32_t abandoned_pages;     /* pages in use when it was abandoned */
+  size_t purge_bytes;           /* hint: bytes of empty pages not yet purged */
+  sa_tld_t* tld;                /* owning thread's data; NULL while abandoned */
+  sa_segment_t* next;           /* in a tld's queue of segments with free pages */
+  sa_segment_t* prev;
+  sa_segment_t* abandoned_next;
+  sa_page_t pages[];            /* page_count of them */
+};
+
+/* ---- Heaps ----------------------------------------------------------------- */
+
+typedef struct sa_page_queue_s {
+  sa_page_t* first;
+  sa_page_t* last;
+  size_t block_size;
+} sa_page_queue_t;
+
+typedef struct sa_segment_queue_s {
+  sa_segment_t* first;
+  sa_segment_t* last;
+} sa_segment_queue_t;
+
+/* Statistics counters that the allocator keeps per thread and merges. */
+typedef struct sa_stat_count_s {
+  int64_t current;
+  int64_t peak;
+  int64_t total;
+} sa_stat_count_t;
+
+typedef struct sa_stats_s {
+  sa_stat_count_t segments;
+  sa_stat_count_t pages;
+  sa_stat_count_t huge;            /* bytes in huge blocks */
+  sa_stat_count_t abandoned;       /* segments */
+  sa_stat_count_t reclaimed;       /* segments */
+  sa_stat_count_t threads;
+  int64_t malloc_slow;             /* calls into the generic path */
+  int64_t page_extend;
+  int64_t remote_notify;
+  int64_t bins[SA_BIN_HUGE + 1];   /* pages initialised per bin */
+} sa_stats_t;
+
+struct sa_tld_s {
+  uintptr_t thread_id;
+  sa_heap_t* heap_default;       /* the thread's own heap (static for the main thread) */
+  sa_heap_t* heaps;              /* every heap of this thread, linked by heap->next */
+  sa_segment_queue_t small_free; /* small segments with free pages */
+  sa_segment_queue_t medium_free;
+  sa_segment_t* cache;           /* empty segments kept for reuse */
+  size_t cache_count;
+  size_t segment_count;
+  uint64_t heartbeat;            /* counts generic calls: drives collection */
+  sa_stats_t stats;
+};
+
+struct sa_heap_s {
+  sa_page_t* pages_direct[SA_DIRECT_WORDS + 1]; /* word size -> page to allocate from */
+  sa_page_queue_t queues[SA_BIN_COUNT];
+  _Atomic(sa_page_t*) notified;  /* full pages that got room again through remote frees */
+  sa_tld_t* tld;
+  uintptr_t thread_id;
+  size_t page_count;
+  sa_heap_t* next;               /* in tld->heaps */
+  bool is_default;               /* the thread's own heap (cannot be deleted) */
+};
+
+#endif /* SA_TYPES_H */

@@ -1,0 +1,83 @@
+"""Debian packages the project needs, and the one place that installs them.
+
+Both main commands call ensure(): as root the missing packages are installed with
+apt-get; otherwise the exact apt-get line is printed and the command stops.
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+# package -> why we need it (a file it provides, checked instead of dpkg when given)
+BUILD = {
+    "ninja-build": "/usr/bin/ninja",
+    "gcc": "/usr/bin/gcc",
+    "g++": "/usr/bin/g++",
+    "clang": "/usr/bin/clang",
+    "valgrind": "/usr/bin/valgrind",
+}
+TEST_PROGRAMS = {
+    "sqlite3": "/usr/bin/sqlite3",
+    "perl": "/usr/bin/perl",
+    "git": "/usr/bin/git",
+    "python3": "/usr/bin/python3",
+    "time": "/usr/bin/time",
+}
+BENCH = {
+    "hyperfine": "/usr/bin/hyperfine",
+    "gnuplot-nox": "/usr/bin/gnuplot",
+    "time": "/usr/bin/time",
+    "libjemalloc2": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
+    "libgoogle-perftools4": "/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4",
+    "libmimalloc2.0": "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2",
+    "libtbbmalloc2": "/usr/lib/x86_64-linux-gnu/libtbbmalloc_proxy.so.2",
+}
+
+
+def _present(pkg, path):
+    """A package counts as present when the file it provides exists, or dpkg says so
+    (the file may sit under another multiarch directory)."""
+    if os.path.exists(path):
+        return True
+    r = subprocess.run(["dpkg-query", "-W", "-f=${Status}", pkg], capture_output=True, text=True)
+    return "install ok installed" in r.stdout
+
+
+def missing(groups):
+    need = {}
+    for group in groups:
+        need.update(group)
+    return sorted(p for p, path in need.items() if not _present(p, path))
+
+
+def ensure(groups, what):
+    """Install what is missing (as root) or print the apt-get line and exit 2."""
+    todo = missing(groups)
+    if not todo:
+        return
+    line = "apt-get install -y " + " ".join(todo)
+    if os.geteuid() != 0:
+        print(f"{what} needs Debian packages that are missing. Run as root:\n  {line}",
+              file=sys.stderr)
+        sys.exit(2)
+    print(f"installing missing packages: {' '.join(todo)}", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], env=env, check=False)
+    r = subprocess.run(["apt-get", "install", "-y", "-qq", *todo], env=env)
+    if r.returncode != 0:
+        print(f"apt-get failed ({r.returncode}); run by hand:\n  {line}", file=sys.stderr)
+        sys.exit(2)
+
+
+def build(targets=()):
+    """Run ninja at the repository root; exit on failure."""
+    root = repo_root()
+    ninja = shutil.which("ninja") or "ninja"
+    r = subprocess.run([ninja, "-C", root, *targets])
+    if r.returncode != 0:
+        print("build failed", file=sys.stderr)
+        sys.exit(1)
+
+
+def repo_root():
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
