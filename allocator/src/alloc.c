@@ -82,11 +82,6 @@ sa_decl_export void* sa_calloc(size_t n, size_t size) {
 
 /* ---- realloc ------------------------------------------------------------------ */
 
-/* A block keeps its place when the new size fits and does not waste more than half. */
-static bool fits_in_place(size_t usable, size_t newsize) {
-  return newsize <= usable && newsize >= usable / 2;
-}
-
 void* sa_heap_realloc_zero(sa_heap_t* heap, void* p, size_t newsize, bool zero) {
   if (p == NULL) return sa_heap_malloc_zero(heap, newsize, zero);
   if (sa_unlikely(newsize > SA_MAX_REQUEST)) {
@@ -94,12 +89,14 @@ void* sa_heap_realloc_zero(sa_heap_t* heap, void* p, size_t newsize, bool zero) 
     return NULL;
   }
   if (!sa_check_pointer(p, "realloc")) return NULL;
+  /* A block stays where it is whenever the new size fits: moving costs a copy, and
+   * the waste is bounded by the size class (huge blocks give their tail back). */
   size_t usable = sa_usable_size_of(p);
-  if (fits_in_place(usable, newsize)) return p;
   sa_segment_t* segment = sa_segment_of(p);
-  if (segment->kind == SA_PAGE_HUGE && newsize > SA_LARGE_OBJ_MAX) {
-    void* moved = sa_huge_realloc(p, newsize);
-    if (moved != NULL) return moved;
+  if (segment->kind == SA_PAGE_HUGE) {
+    if (sa_huge_realloc(p, newsize) != NULL) return p;
+  } else if (newsize <= usable) {
+    return p;
   }
   void* q = sa_heap_malloc_zero(heap, newsize, false);
   if (q == NULL) return NULL; /* errno is ENOMEM; p stays valid */

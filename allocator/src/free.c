@@ -26,12 +26,15 @@ sa_decl_export void sa_free(void* p) {
     if (sa_unlikely(--page->used == 0)) sa_page_retire(atomic_load_explicit(&page->heap, memory_order_relaxed), page);
     return;
   }
-  sa_free_generic(segment, page, p);
+  sa_free_generic(p);
 }
 
 /* Frees that need care: huge pages, aligned (interior) pointers, full pages, and
  * blocks of pages that other threads own. */
-sa_decl_noinline void sa_free_generic(sa_segment_t* segment, sa_page_t* page, void* p) {
+sa_decl_noinline void sa_free_generic(void* p) {
+  /* Found again rather than passed in: that keeps the fast path's registers free. */
+  sa_segment_t* segment = sa_segment_of(p);
+  sa_page_t* page = sa_page_of(segment, p);
   int saved_errno = errno;
   if (page->flags & SA_PAGE_IS_HUGE) {
     sa_huge_free(segment, page);

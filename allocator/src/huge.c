@@ -160,14 +160,16 @@ void sa_huge_free(sa_segment_t* segment, sa_page_t* page) {
   if (!cached) sa_segment_unmap(segment);
 }
 
+/* Resizes a huge block where it stands: shrinking gives the tail back to the OS,
+ * growing succeeds when the address space after the mapping is free. */
 void* sa_huge_realloc(void* p, size_t newsize) {
   sa_segment_t* segment = sa_segment_of(p);
   sa_page_t* page = &segment->pages[0];
   size_t offset = (size_t)((uint8_t*)p - (uint8_t*)segment);
   if (newsize > SA_MAX_REQUEST - offset) return NULL;
   size_t total = sa_align_up(offset + newsize, sa_os_page_size());
-  if (total <= segment->size) return NULL; /* shrinking: let the caller move it */
-  /* Grow in place when the address space right after the mapping is free. */
+  if (total == segment->size) return p;
+  if (total < segment->size && total >= segment->size / 2) return p; /* not worth a call */
   if (sa_os_remap(segment, segment->size, total) != segment) return NULL;
   segment->size = total;
   page->block_size = total - offset;

@@ -155,7 +155,7 @@ size_t sa_usable_size_of(const void* p);
 
 /* ---- free.c ---------------------------------------------------------------- */
 
-void sa_free_generic(sa_segment_t* segment, sa_page_t* page, void* p);
+void sa_free_generic(void* p);
 /* Pushes b onto page's thread_free from a thread that does not own it. */
 void sa_free_remote(sa_page_t* page, sa_block_t* b);
 /* Checks that p is a block shardalloc could have handed out; reports it if not. */

@@ -114,7 +114,12 @@ typedef struct sa_page_s {
   struct sa_page_s* prev;
   struct sa_page_s* notified_next; /* in the heap's list of full pages that got room */
   uint64_t retire_epoch; /* when an empty page was kept back (see page_retire) */
+  uint8_t padding_[16];  /* to SA_PAGE_STRUCT_SIZE */
 } sa_page_t;
+
+/* A power of two, so that finding a page from a pointer is two shifts. */
+#define SA_PAGE_STRUCT_SIZE 128
+_Static_assert(sizeof(sa_page_t) == SA_PAGE_STRUCT_SIZE, "sa_page_t must stay 128 bytes");
 
 typedef enum sa_page_kind_e {
   SA_PAGE_SMALL,  /* 64 pages of 64 KiB */
