@@ -36,6 +36,21 @@ sa_decl_export void* sa_malloc(size_t size) {
   return sa_heap_malloc_generic(heap, size, false);
 }
 
+/* The generic path looks at the clock every this many calls (a vDSO call is cheap,
+ * but not free), and collects the heap when the purge delay or the generic_collect
+ * count says so: that is how freed memory goes back to the OS while a thread runs. */
+#define SA_CLOCK_CHECK_INTERVAL 64
+
+sa_decl_noinline void sa_heap_collect_if_due(sa_heap_t* heap) {
+  sa_tld_t* tld = heap->tld;
+  int64_t now = sa_os_clock_ms();
+  bool count_due = tld->heartbeat % (uint64_t)sa_option_get(sa_option_generic_collect) < SA_CLOCK_CHECK_INTERVAL;
+  if (now < tld->next_collect_ms && !count_due) return;
+  long delay = sa_opt_purge_delay_ms > 0 ? sa_opt_purge_delay_ms : 1;
+  tld->next_collect_ms = now + delay;
+  sa_heap_collect(heap, false);
+}
+
 /* Every allocation that is not a pop from a direct page ends up here. */
 sa_decl_noinline void* sa_heap_malloc_generic(sa_heap_t* heap, size_t size, bool zero) {
   if (sa_unlikely(heap == &sa_heap_empty)) {
@@ -51,9 +66,7 @@ sa_decl_noinline void* sa_heap_malloc_generic(sa_heap_t* heap, size_t size, bool
   }
   sa_tld_t* tld = heap->tld;
   tld->stats.malloc_slow++;
-  if (sa_unlikely(++tld->heartbeat % (uint64_t)sa_option_get(sa_option_generic_collect) == 0)) {
-    sa_heap_collect(heap, false);
-  }
+  if (sa_unlikely(++tld->heartbeat % SA_CLOCK_CHECK_INTERVAL == 0)) sa_heap_collect_if_due(heap);
   if (atomic_load_explicit(&heap->notified, memory_order_relaxed) != NULL) {
     sa_heap_drain_notified(heap);
   }

@@ -44,7 +44,9 @@ sa_decl_noinline void sa_free_generic(void* p) {
   sa_block_t* block = (sa_block_t*)p;
   if (page->flags & SA_PAGE_HAS_ALIGNED) block = sa_page_block_of(page, p);
 
-  if (atomic_load_explicit(&segment->thread_id, memory_order_relaxed) == sa_thread_id()) {
+  uintptr_t owner = atomic_load_explicit(&segment->thread_id, memory_order_acquire);
+  if (owner == 0 && sa_segment_reclaim_on_free(segment)) owner = sa_thread_id();
+  if (owner == sa_thread_id()) {
     sa_heap_t* heap = atomic_load_explicit(&page->heap, memory_order_relaxed);
     page_push_local(page, block);
     page->used--;

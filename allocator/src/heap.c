@@ -38,6 +38,7 @@ static void collect_page(sa_heap_t* heap, sa_page_t* page, void* force) {
 void sa_heap_collect(sa_heap_t* heap, bool force) {
   sa_heap_drain_notified(heap);
   heap_visit_pages(heap, collect_page, force ? heap : NULL);
+  sa_segments_purge_due(heap->tld, sa_os_clock_ms(), force);
   if (force) {
     sa_segment_cache_flush(heap->tld, 0);
     sa_huge_cache_flush(true);
@@ -90,6 +91,7 @@ void sa_heap_thread_done(sa_heap_t* heap) {
     heap_visit_pages(h, abandon_page, NULL);
     sa_huge_heap_release(h, false);
   }
+  sa_segments_abandon_publish(tld);
   sa_segment_cache_flush(tld, 0);
   sa_stats_merge_thread(tld);
   sa_stat_decrease(&tld->stats.threads, 1);

@@ -193,9 +193,15 @@ sa_page_t* sa_segment_page_alloc(sa_heap_t* heap, size_t block_size);
 void sa_segment_page_free(sa_tld_t* tld, sa_page_t* page);
 /* The thread is going away: the page's segment goes to whoever needs it next. */
 void sa_segments_abandon_page(sa_tld_t* tld, sa_page_t* page);
+/* Hands the segments set aside by sa_segments_abandon_page to the global list. */
+void sa_segments_abandon_publish(sa_tld_t* tld);
 /* Takes over abandoned segments (at most `max`); returns how many. */
 size_t sa_segments_reclaim(sa_heap_t* heap, size_t max);
+/* A free found the block's segment abandoned: take it over (false if we lost a race). */
+bool sa_segment_reclaim_on_free(sa_segment_t* segment);
 void sa_segment_cache_flush(sa_tld_t* tld, size_t keep);
+/* Purges the free pages whose purge delay has passed (all of them with force). */
+void sa_segments_purge_due(sa_tld_t* tld, int64_t now_ms, bool force);
 void sa_segment_free(sa_segment_t* segment, sa_tld_t* tld);
 /* Maps a segment; (segment + offset) is aligned to `alignment`. */
 sa_segment_t* sa_segment_map(size_t size, size_t alignment, size_t offset);
@@ -220,6 +226,8 @@ void sa_heap_init(sa_heap_t* heap, sa_tld_t* tld, bool is_default);
 void sa_heap_collect(sa_heap_t* heap, bool force);
 /* Called at thread exit for the thread's default heap. */
 void sa_heap_thread_done(sa_heap_t* heap);
+/* Collects and purges when the purge delay (or generic_collect) says it is time. */
+void sa_heap_collect_if_due(sa_heap_t* heap);
 
 /* ---- options.c ---------------------------------------------------------------- */
 

@@ -239,6 +239,9 @@ void sa_page_free_to_segment(sa_heap_t* heap, sa_page_t* page) {
   sa_segment_page_free(heap->tld, page);
 }
 
+/* Page retirements between looks at the clock when purges are pending. */
+#define SA_RETIRE_CLOCK_INTERVAL 16
+
 /* The page has no block in use. Keep it when it is the only page of its bin (so a
  * thread that allocates and frees one object at a time does not thrash), free it
  * to its segment otherwise. Kept pages are freed by the next heap collection. */
@@ -251,5 +254,9 @@ void sa_page_retire(sa_heap_t* heap, sa_page_t* page) {
   } else {
     sa_page_free_to_segment(heap, page);
   }
+  /* A thread that only frees, or allocates from pages it already has, never takes
+   * the generic path: let it purge what is due from here now and then. */
+  sa_tld_t* tld = heap->tld;
+  if (tld->purge_list != NULL && ++tld->heartbeat % SA_RETIRE_CLOCK_INTERVAL == 0) sa_heap_collect_if_due(heap);
   errno = saved_errno;
 }

@@ -8,6 +8,9 @@
  * freed in the meantime). */
 #include "internal.h"
 
+static void page_purge(sa_segment_t* segment, size_t index);
+static void purge_list_remove(sa_tld_t* tld, sa_segment_t* segment);
+
 /* ---- the segment map: which 4 MiB regions are our segments ---------------------
  * One bit per possible segment in a 48-bit address space: 8 M bits = 1 MiB of
  * zero-initialised static memory, of which only the touched pages cost anything.
@@ -106,6 +109,7 @@ static sa_segment_t* segment_alloc(sa_tld_t* tld, sa_page_kind_t kind) {
 void sa_segment_free(sa_segment_t* segment, sa_tld_t* tld) {
   sa_assert(segment->used == 0);
   if (tld != NULL) {
+    purge_list_remove(tld, segment);
     tld->segment_count--;
     sa_stat_decrease(&tld->stats.segments, 1);
   }
@@ -162,6 +166,7 @@ static void segment_queue_remove(sa_segment_queue_t* queue, sa_segment_t* segmen
 
 /* ---- pages ------------------------------------------------------------------------ */
 
+
 sa_page_t* sa_segment_page_alloc(sa_heap_t* heap, size_t block_size) {
   sa_tld_t* tld = heap->tld;
   sa_page_kind_t kind = kind_for(block_size);
@@ -181,6 +186,7 @@ sa_page_t* sa_segment_page_alloc(sa_heap_t* heap, size_t block_size) {
   }
   sa_assert(page != NULL);
   page->in_use = 1;
+  segment->purge_mask &= ~((uint64_t)1 << (page - segment->pages)); /* still resident: no purge needed */
   segment->used++;
   if (segment->used == segment->page_count && segment->in_free_queue) segment_queue_remove(queue, segment);
   sa_stat_increase(&tld->stats.pages, 1);
@@ -202,88 +208,185 @@ void sa_segment_page_free(sa_tld_t* tld, sa_page_t* page) {
     return;
   }
   if (queue != NULL && !segment->in_free_queue) segment_queue_push(queue, segment);
-  /* Give the page's memory back; a page is reused only after it was purged. */
+  /* Give the page's memory back: at once, after the purge delay, or never. */
   if (sa_opt_purge_delay_ms == 0) {
-    uint8_t* start;
-    size_t area = sa_page_usable_area(segment, page, &start);
-    uintptr_t from = sa_align_up((uintptr_t)start, sa_os_page_size());
-    sa_os_purge((void*)from, (size_t)((uintptr_t)start + area - from),
-                sa_option_is_enabled(sa_option_purge_decommits));
+    page_purge(segment, (size_t)(page - segment->pages));
+  } else if (sa_opt_purge_delay_ms > 0) {
+    segment->purge_mask |= (uint64_t)1 << (page - segment->pages);
+    segment->purge_at_ms = sa_os_clock_ms() + sa_opt_purge_delay_ms;
+    if (!segment->in_purge_list) {
+      segment->in_purge_list = true;
+      segment->purge_next = tld->purge_list;
+      tld->purge_list = segment;
+    }
+  }
+}
+
+/* ---- purging free pages ----------------------------------------------------------- */
+
+static void page_purge(sa_segment_t* segment, size_t index) {
+  uint8_t* start;
+  size_t area = sa_page_usable_area(segment, &segment->pages[index], &start);
+  uintptr_t from = sa_align_up((uintptr_t)start, sa_os_page_size());
+  sa_os_purge((void*)from, (size_t)((uintptr_t)start + area - from), sa_option_is_enabled(sa_option_purge_decommits));
+}
+
+/* Purges the pending pages of a segment, a run of neighbouring pages in one call. */
+static void segment_purge_pending(sa_segment_t* segment) {
+  uint64_t mask = segment->purge_mask;
+  segment->purge_mask = 0;
+  size_t page_size = (size_t)1 << segment->page_shift;
+  while (mask != 0) {
+    size_t first = (size_t)__builtin_ctzll(mask);
+    size_t end = first;
+    while (end < 64 && (mask & ((uint64_t)1 << end))) end++;
+    mask &= end == 64 ? 0 : ~(((uint64_t)1 << end) - 1);
+    if (first == 0) {
+      page_purge(segment, 0); /* the first page shares its start with the header */
+      first = 1;
+    }
+    if (end > first) {
+      sa_os_purge((uint8_t*)segment + first * page_size, (end - first) * page_size,
+                  sa_option_is_enabled(sa_option_purge_decommits));
+    }
+  }
+}
+
+static void purge_list_remove(sa_tld_t* tld, sa_segment_t* segment) {
+  if (!segment->in_purge_list) return;
+  for (sa_segment_t** link = &tld->purge_list; *link != NULL; link = &(*link)->purge_next) {
+    if (*link == segment) {
+      *link = segment->purge_next;
+      break;
+    }
+  }
+  segment->in_purge_list = false;
+}
+
+void sa_segments_purge_due(sa_tld_t* tld, int64_t now_ms, bool force) {
+  for (sa_segment_t** link = &tld->purge_list; *link != NULL;) {
+    sa_segment_t* segment = *link;
+    if (force || now_ms >= segment->purge_at_ms) {
+      segment_purge_pending(segment);
+      segment->in_purge_list = false;
+      *link = segment->purge_next;
+    } else {
+      link = &segment->purge_next;
+    }
   }
 }
 
 /* ---- abandon and reclaim ------------------------------------------------------------- */
 
 static sa_lock_t abandoned_lock = SA_LOCK_INIT;
-static sa_segment_t* abandoned_list;
+static sa_segment_t* abandoned_list; /* doubly linked: a free can take one out of the middle */
 _Atomic(size_t) sa_abandoned_count;
 
-/* Called when the thread's heaps have released their pages (heap.c): every segment
- * still in use is handed to the global list. Segments are found through the pages
- * of the thread's heaps, which cover every page in use. */
+/* Thread exit, in two steps (heap.c): first every page leaves the thread's heaps
+ * and its segment is set aside on the tld's `abandoning` list; then
+ * sa_segments_abandon_publish hands them all to the global list. Publishing only
+ * after the last page left the heaps keeps a thread that reclaims a segment from
+ * adopting pages that are still linked in the dying thread's queues. */
 void sa_segments_abandon_page(sa_tld_t* tld, sa_page_t* page) {
   sa_segment_t* segment = sa_segment_of(page);
   atomic_store_explicit(&page->heap, NULL, memory_order_release);
-  if (segment->tld == NULL) return; /* already abandoned by an earlier page */
+  if (segment->tld == NULL) return; /* set aside by an earlier page */
   sa_segment_queue_t* queue = free_queue_of(tld, segment);
   if (segment->in_free_queue) segment_queue_remove(queue, segment);
+  purge_list_remove(tld, segment);
+  segment_purge_pending(segment); /* nobody would purge them while it is abandoned */
   segment->tld = NULL;
   segment->abandoned_pages = segment->used;
-  atomic_store_explicit(&segment->thread_id, 0, memory_order_release);
   tld->segment_count--;
   sa_stat_decrease(&tld->stats.segments, 1);
   sa_stat_increase(&tld->stats.abandoned, 1);
+  segment->abandoned_next = tld->abandoning;
+  tld->abandoning = segment;
+}
+
+void sa_segments_abandon_publish(sa_tld_t* tld) {
+  if (tld->abandoning == NULL) return;
   sa_lock_acquire(&abandoned_lock);
-  segment->abandoned_next = abandoned_list;
-  abandoned_list = segment;
-  atomic_fetch_add_explicit(&sa_abandoned_count, 1, memory_order_relaxed);
+  while (tld->abandoning != NULL) {
+    sa_segment_t* segment = tld->abandoning;
+    tld->abandoning = segment->abandoned_next;
+    segment->abandoned_prev = NULL;
+    segment->abandoned_next = abandoned_list;
+    if (abandoned_list != NULL) abandoned_list->abandoned_prev = segment;
+    abandoned_list = segment;
+    atomic_store_explicit(&segment->thread_id, 0, memory_order_release);
+    atomic_fetch_add_explicit(&sa_abandoned_count, 1, memory_order_relaxed);
+  }
   sa_lock_release(&abandoned_lock);
 }
 
-static sa_segment_t* abandoned_pop(void) {
+/* Takes `segment` (or, when NULL, the first one) off the abandoned list and makes
+ * the calling thread its owner; NULL if it is not (or no longer) abandoned. */
+static sa_segment_t* abandoned_take(sa_segment_t* segment, uintptr_t thread_id) {
   sa_lock_acquire(&abandoned_lock);
-  sa_segment_t* segment = abandoned_list;
+  if (segment == NULL) segment = abandoned_list;
+  else if (atomic_load_explicit(&segment->thread_id, memory_order_relaxed) != 0) segment = NULL;
   if (segment != NULL) {
-    abandoned_list = segment->abandoned_next;
+    if (segment->abandoned_prev != NULL) segment->abandoned_prev->abandoned_next = segment->abandoned_next;
+    else abandoned_list = segment->abandoned_next;
+    if (segment->abandoned_next != NULL) segment->abandoned_next->abandoned_prev = segment->abandoned_prev;
+    segment->abandoned_next = segment->abandoned_prev = NULL;
+    atomic_store_explicit(&segment->thread_id, thread_id, memory_order_release);
     atomic_fetch_sub_explicit(&sa_abandoned_count, 1, memory_order_relaxed);
   }
   sa_lock_release(&abandoned_lock);
   return segment;
 }
 
-size_t sa_segments_reclaim(sa_heap_t* heap, size_t max) {
+/* Makes an abandoned segment (already taken off the list) the heap's thread's. */
+static void segment_adopt(sa_heap_t* heap, sa_segment_t* segment) {
   sa_tld_t* tld = heap->tld;
-  size_t reclaimed = 0;
-  while (reclaimed < max) {
-    sa_segment_t* segment = abandoned_pop();
-    if (segment == NULL) break;
-    reclaimed++;
-    segment->tld = tld;
-    atomic_store_explicit(&segment->thread_id, tld->thread_id, memory_order_release);
-    tld->segment_count++;
-    sa_stat_increase(&tld->stats.segments, 1);
-    sa_stat_increase(&tld->stats.reclaimed, 1);
-    sa_segment_queue_t* queue = free_queue_of(tld, segment);
-    if (queue != NULL && segment->used < segment->page_count) segment_queue_push(queue, segment);
-    /* Adopt the pages first and free the empty ones after: freeing the last page
-     * frees the segment. */
-    for (uint32_t i = 0; i < segment->page_count; i++) {
-      sa_page_t* page = &segment->pages[i];
-      if (!page->in_use) continue;
-      sa_page_collect(page, true);
-      sa_page_adopt(heap, page);
-    }
-    uint32_t count = segment->page_count;
-    for (uint32_t i = 0; i < count; i++) {
-      sa_page_t* page = &segment->pages[i];
-      if (page->in_use && page->used == 0) {
-        bool last = segment->used == 1;
-        sa_page_free_to_segment(heap, page);
-        if (last) break; /* the segment itself is gone */
-      }
+  segment->tld = tld;
+  tld->segment_count++;
+  sa_stat_increase(&tld->stats.segments, 1);
+  sa_stat_increase(&tld->stats.reclaimed, 1);
+  sa_segment_queue_t* queue = free_queue_of(tld, segment);
+  if (queue != NULL && segment->used < segment->page_count) segment_queue_push(queue, segment);
+  /* Adopt the pages first and free the empty ones after: freeing the last page
+   * frees the segment. */
+  for (uint32_t i = 0; i < segment->page_count; i++) {
+    sa_page_t* page = &segment->pages[i];
+    if (!page->in_use) continue;
+    sa_page_collect(page, true);
+    sa_page_adopt(heap, page);
+  }
+  uint32_t count = segment->page_count;
+  for (uint32_t i = 0; i < count; i++) {
+    sa_page_t* page = &segment->pages[i];
+    if (page->in_use && page->used == 0) {
+      bool last = segment->used == 1;
+      sa_page_free_to_segment(heap, page);
+      if (last) break; /* the segment itself is gone */
     }
   }
+}
+
+size_t sa_segments_reclaim(sa_heap_t* heap, size_t max) {
+  size_t reclaimed = 0;
+  while (reclaimed < max) {
+    sa_segment_t* segment = abandoned_take(NULL, heap->tld->thread_id);
+    if (segment == NULL) break;
+    segment_adopt(heap, segment);
+    reclaimed++;
+  }
   return reclaimed;
+}
+
+/* A free into an abandoned segment takes the segment over, so that its blocks are
+ * freed locally from then on and its empty pages go back to the OS. Returns false
+ * if another thread was quicker (or this thread cannot have a heap). */
+bool sa_segment_reclaim_on_free(sa_segment_t* segment) {
+  sa_heap_t* heap = sa_heap_for_thread();
+  if (heap == NULL) return false;
+  heap = heap->tld->heap_default;
+  if (abandoned_take(segment, heap->tld->thread_id) == NULL) return false;
+  segment_adopt(heap, segment);
+  return true;
 }
 
 void sa_segments_fork_prepare(void) { sa_lock_acquire(&abandoned_lock); }

@@ -141,11 +141,15 @@ struct sa_segment_s {
   uint32_t page_count;
   uint32_t used;                /* pages in use */
   uint32_t abandoned_pages;     /* pages in use when it was abandoned */
-  size_t purge_bytes;           /* hint: bytes of empty pages not yet purged */
+  uint64_t purge_mask;          /* free pages whose memory is still to be purged */
+  int64_t purge_at_ms;          /* when they are due (purge_delay after the last free) */
+  sa_segment_t* purge_next;     /* in its tld's list of segments with pages to purge */
+  bool in_purge_list;
   sa_tld_t* tld;                /* owning thread's data; NULL while abandoned */
   sa_segment_t* next;           /* in a tld's queue of segments with free pages */
   sa_segment_t* prev;
-  sa_segment_t* abandoned_next;
+  sa_segment_t* abandoned_next; /* in the global list of abandoned segments */
+  sa_segment_t* abandoned_prev;
   sa_page_t pages[];            /* page_count of them */
 };
 
@@ -192,6 +196,9 @@ struct sa_tld_s {
   size_t cache_count;
   size_t segment_count;
   uint64_t heartbeat;            /* counts generic calls: drives collection */
+  int64_t next_collect_ms;       /* when the generic path next collects and purges */
+  sa_segment_t* purge_list;      /* segments with free pages still to purge */
+  sa_segment_t* abandoning;      /* segments set aside at thread exit, to publish */
   sa_stats_t stats;
 };
 
