@@ -57,14 +57,21 @@ static void cache_age(int64_t now_ms) {
   }
 }
 
-/* A cached segment of at least `total` bytes and not too much more (lock held). */
+/* The cached segment that best serves `total` bytes (lock held): the smallest one
+ * that is large enough but not wastefully so, else the largest smaller one (the
+ * caller grows it: its pages are reused, only the rest is new). */
 static sa_segment_t* cache_take(size_t total) {
-  int best = -1;
+  int fit = -1, grow = -1;
   for (int i = 0; i < SA_HUGE_CACHE_SLOTS; i++) {
     sa_segment_t* s = huge_cache[i].segment;
-    if (s == NULL || s->size < total || s->size > total * SA_HUGE_CACHE_MAX_WASTE) continue;
-    if (best < 0 || s->size < huge_cache[best].segment->size) best = i;
+    if (s == NULL || s->size > total * SA_HUGE_CACHE_MAX_WASTE) continue;
+    if (s->size >= total) {
+      if (fit < 0 || s->size < huge_cache[fit].segment->size) fit = i;
+    } else if (grow < 0 || s->size > huge_cache[grow].segment->size) {
+      grow = i;
+    }
   }
+  int best = fit >= 0 ? fit : grow;
   if (best < 0) return NULL;
   sa_segment_t* segment = huge_cache[best].segment;
   huge_cache[best].segment = NULL;
@@ -110,6 +117,17 @@ void* sa_huge_alloc(sa_heap_t* heap, size_t size, size_t alignment, bool zero) {
     segment = cache_take(total);
     sa_lock_release(&huge_lock);
     /* Purged or not, a cached segment may still hold old contents (MADV_FREE). */
+    if (segment != NULL && segment->size < total) {
+      sa_segment_t* grown = sa_os_grow_aligned(segment, segment->size, total, SA_SEGMENT_SIZE, 0);
+      if (grown == NULL) {
+        sa_segment_unmap(segment);
+        segment = NULL;
+      } else {
+        sa_segment_map_move(segment, grown);
+        segment = grown;
+        segment->size = total;
+      }
+    }
     if (segment != NULL) {
       is_zero = false;
       mapped = segment->size;

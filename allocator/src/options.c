@@ -37,7 +37,7 @@ static option_desc_t options[_sa_option_count] = {
   [sa_option_destroy_on_exit] = {0, 0, KIND_BOOL, "destroy_on_exit", "release all memory at process exit"},
   [sa_option_limit_os_alloc] = {0, 0, KIND_BOOL, "limit_os_alloc", "allocate only from reserved memory"},
   [sa_option_segment_cache] = {4, 4, KIND_LONG, "segment_cache", "empty segments a thread keeps for reuse"},
-  [sa_option_large_cache] = {64 << 20, 64 << 20, KIND_SIZE, "large_cache", "bytes of freed huge blocks kept for reuse"},
+  [sa_option_large_cache] = {128 << 20, 128 << 20, KIND_SIZE, "large_cache", "bytes of freed huge blocks kept for reuse"},
   [sa_option_abort_on_error] = {0, 0, KIND_BOOL, "abort_on_error", "abort on detected misuse or corruption"},
 };
 

@@ -33,6 +33,11 @@ bool sa_os_purge(void* p, size_t size, bool decommit);
  * keeps the old alignment only when it did not move. */
 void* sa_os_remap(void* p, size_t old_size, size_t new_size);
 
+/* Grows a mapping to new_size at an address p' with (p' + offset) % alignment == 0,
+ * moving its pages (no copy, no new faults for them) if it cannot grow in place.
+ * Returns the new address, or NULL (the old mapping then stays as it was). */
+void* sa_os_grow_aligned(void* p, size_t old_size, size_t new_size, size_t alignment, size_t offset);
+
 /* Asks for transparent huge pages on this range (a hint). */
 void sa_os_advise_huge(void* p, size_t size);
 

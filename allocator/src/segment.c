@@ -85,6 +85,13 @@ sa_segment_t* sa_segment_map(size_t size, size_t alignment, size_t offset) {
   return segment;
 }
 
+/* A segment's mapping moved (huge.c grew it elsewhere). */
+void sa_segment_map_move(sa_segment_t* from, sa_segment_t* to) {
+  if (from == to) return;
+  segment_map_set(from, false);
+  segment_map_set(to, true);
+}
+
 void sa_segment_unmap(sa_segment_t* segment) {
   segment_map_set(segment, false);
   segment->cookie = 0;

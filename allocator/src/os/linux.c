@@ -121,6 +121,23 @@ void* sa_os_remap(void* p, size_t old_size, size_t new_size) {
   return q;
 }
 
+void* sa_os_grow_aligned(void* p, size_t old_size, size_t new_size, size_t alignment, size_t offset) {
+  if (sa_os_remap(p, old_size, new_size) == p) return p;
+  uint8_t* target = sa_os_alloc_aligned(new_size, alignment, offset);
+  if (target == NULL) return NULL;
+  atomic_fetch_add_explicit(&sa_os_stats.mremap_calls, 1, memory_order_relaxed);
+  int saved = errno;
+  /* Moves the old pages over the start of the new region, replacing what was there. */
+  void* q = mremap(p, old_size, old_size, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+  errno = saved;
+  if (q == MAP_FAILED) {
+    unmap(target, new_size);
+    return NULL;
+  }
+  count_reserved(-(int64_t)old_size);
+  return q;
+}
+
 void sa_os_advise_huge(void* p, size_t size) {
 #ifdef MADV_HUGEPAGE
   int saved = errno;
