@@ -13,10 +13,12 @@ it changes (see the `configure` edge it writes). Variants:
 import os
 
 CORE = ["alloc", "free", "aligned", "page", "segment", "heap", "huge", "init", "options",
-        "stats", "os/linux"]
+        "stats", "debug", "os/linux"]
 OVERRIDE = ["override"]
 LIB_FLAGS = ("$sa_include -fPIC -fvisibility=hidden -fno-builtin-malloc -ftls-model=initial-exec "
              "-fno-semantic-interposition -fno-plt -fno-stack-protector -fexceptions")
+# Test folders, each with its own build.ninja and TESTS manifest.
+TEST_DIRS = ["tests", "tests/os", "tests/faults"]
 VARIANTS = {
     # name: (compile rule, extra flags, sources, full library?)
     "release": ("cc", "-O2 -DNDEBUG -DSA_OVERRIDE=1", CORE + OVERRIDE, True),
@@ -64,7 +66,8 @@ def main():
     out.append("build shardalloc: phony " + " ".join(everything))
     out.append("")
     out.append("subninja allocator/bench/build.ninja")
-    out.append("subninja allocator/tests/build.ninja")
+    for tests in TEST_DIRS:
+        out.append(f"subninja allocator/{tests}/build.ninja")
     with open(os.path.join(here, "build.ninja"), "w") as f:
         f.write("\n".join(out) + "\n")
 

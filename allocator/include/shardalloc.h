@@ -151,6 +151,7 @@ typedef enum sa_option_e {
   sa_option_segment_cache,         /* free segments kept per thread for reuse */
   sa_option_large_cache,           /* bytes of freed huge blocks kept for reuse */
   sa_option_abort_on_error,        /* abort on detected heap corruption (else continue) */
+  sa_option_fail_os_after,         /* testing: the n-th OS memory request fails (0 never) */
   _sa_option_count
 } sa_option_t;
 
@@ -171,6 +172,14 @@ void sa_stats_reset(void);
 /* Writes the statistics as one line of `key=value` pairs into buf (NUL-terminated,
  * truncated to size); returns the length the full text needs. */
 size_t sa_stats_dump(char* buf, size_t size);
+
+/* ---- Testing ---------------------------------------------------------------- */
+
+/* Fault injection: the n-th call that asks the OS for memory from now on fails, as
+ * if the system were out of memory (n = 1: the next one); 0 turns it off. Every such
+ * failure must surface as NULL with ENOMEM (or a fallback), never a crash or a leak.
+ * Also settable at start with SHARDALLOC_FAIL_OS_AFTER=n. */
+void sa_debug_fail_os_after(long n);
 
 #ifdef __cplusplus
 }

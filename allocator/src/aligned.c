@@ -28,14 +28,20 @@ void* sa_heap_malloc_aligned_zero(sa_heap_t* heap, size_t size, size_t alignment
     }
   }
   /* Lucky case: the block the direct table would hand out is already aligned. */
-  if (size <= SA_DIRECT_MAX) {
-    sa_page_t* page = heap->pages_direct[sa_wsize_of(size)];
+  if (sa_raw_size(size) <= SA_DIRECT_MAX) {
+    sa_page_t* page = heap->pages_direct[sa_wsize_of(sa_raw_size(size))];
     if (page->free != NULL && ((uintptr_t)page->free & (alignment - 1)) == 0) {
       return sa_heap_malloc_zero(heap, size, zero);
     }
   }
   size_t padded = size + alignment - 1;
-  if (padded > SA_LARGE_OBJ_MAX) return sa_huge_alloc(heap, size, alignment, zero);
+  if (padded + SA_DEBUG_TRAILER > SA_LARGE_OBJ_MAX) {
+    void* p = sa_huge_alloc(heap, size + SA_DEBUG_TRAILER, alignment, zero);
+#if SA_DEBUG
+    if (p != NULL) sa_debug_on_alloc(p, size);
+#endif
+    return p;
+  }
 
   uint8_t* block = sa_heap_malloc_zero(heap, padded, zero);
   if (block == NULL) return NULL;
@@ -44,6 +50,9 @@ void* sa_heap_malloc_aligned_zero(sa_heap_t* heap, size_t size, size_t alignment
     sa_segment_t* segment = sa_segment_of(block);
     sa_page_of(segment, block)->flags |= SA_PAGE_HAS_ALIGNED;
   }
+#if SA_DEBUG
+  sa_debug_on_alloc(aligned, size);
+#endif
   return aligned;
 }
 

@@ -6,6 +6,9 @@
 /* Pops a block from a page known to have one. */
 static inline void* page_pop(sa_page_t* page) {
   sa_block_t* block = page->free;
+#if SA_DEBUG
+  sa_debug_on_pop(page, block, block->next);
+#endif
   page->free = block->next;
   page->used++;
 #if SA_DEBUG
@@ -22,13 +25,32 @@ static inline void* heap_malloc_direct(sa_heap_t* heap, size_t size, bool zero) 
   return p;
 }
 
-void* sa_heap_malloc_zero(sa_heap_t* heap, size_t size, bool zero) {
+static inline void* heap_malloc_raw(sa_heap_t* heap, size_t size, bool zero) {
   if (sa_likely(size <= SA_DIRECT_MAX)) return heap_malloc_direct(heap, size, zero);
   return sa_heap_malloc_generic(heap, size, zero);
 }
 
+/* Debug builds ask for room for the trailer (at least 16 bytes, so that it never
+ * shares a word with the free-list link) and write it once the block is out. */
+void* sa_heap_malloc_zero(sa_heap_t* heap, size_t size, bool zero) {
+#if SA_DEBUG
+  if (size > SA_MAX_REQUEST) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  void* p = heap_malloc_raw(heap, sa_raw_size(size), zero);
+  if (p != NULL) sa_debug_on_alloc(p, size);
+  return p;
+#else
+  return heap_malloc_raw(heap, size, zero);
+#endif
+}
+
 sa_decl_export void* sa_malloc(size_t size) {
   sa_heap_t* heap = sa_heap_default;
+#if SA_DEBUG
+  return sa_heap_malloc_zero(heap, size, false);
+#endif
   if (sa_likely(size <= SA_DIRECT_MAX)) {
     sa_page_t* page = heap->pages_direct[sa_wsize_of(size)];
     if (sa_likely(page->free != NULL)) return page_pop(page);
@@ -101,14 +123,32 @@ void* sa_heap_realloc_zero(sa_heap_t* heap, void* p, size_t newsize, bool zero) 
     errno = ENOMEM;
     return NULL;
   }
-  if (!sa_check_pointer(p, "realloc")) return NULL;
+#if SA_DEBUG
+  if (!sa_debug_check_live(p, "realloc")) {
+    errno = EINVAL;
+    return NULL;
+  }
+  size_t usable = sa_debug_usable_size(p);
+#else
+  if (!sa_check_pointer(p, "realloc")) {
+    errno = EINVAL;
+    return NULL;
+  }
+  size_t usable = sa_usable_size_of(p);
+#endif
   /* A block stays where it is whenever the new size fits: moving costs a copy, and
    * the waste is bounded by the size class (huge blocks give their tail back). */
-  size_t usable = sa_usable_size_of(p);
   sa_segment_t* segment = sa_segment_of(p);
+  bool in_place = false;
   if (segment->kind == SA_PAGE_HUGE) {
-    if (sa_huge_realloc(p, newsize) != NULL) return p;
-  } else if (newsize <= usable) {
+    in_place = sa_huge_realloc(p, newsize + SA_DEBUG_TRAILER) != NULL;
+  } else {
+    in_place = newsize + SA_DEBUG_TRAILER <= sa_usable_size_of(p);
+  }
+  if (in_place) {
+#if SA_DEBUG
+    sa_debug_on_alloc(p, newsize);
+#endif
     return p;
   }
   void* q = sa_heap_malloc_zero(heap, newsize, false);
@@ -154,7 +194,11 @@ size_t sa_usable_size_of(const void* p) {
 sa_decl_export size_t sa_usable_size(const void* p) {
   if (p == NULL) return 0;
   if (!sa_check_pointer(p, "malloc_usable_size")) return 0;
+#if SA_DEBUG
+  return sa_debug_usable_size(p);
+#else
   return sa_usable_size_of(p);
+#endif
 }
 
 sa_decl_export size_t sa_good_size(size_t size) {

@@ -5,9 +5,7 @@
 
 static inline void page_push_local(sa_page_t* page, sa_block_t* block) {
 #if SA_DEBUG
-  if (page->block_size > sizeof(sa_block_t)) {
-    memset((uint8_t*)block + sizeof(sa_block_t), SA_DEBUG_FREED, page->block_size - sizeof(sa_block_t));
-  }
+  sa_debug_on_free(page, block);
 #endif
   block->next = page->local_free;
   page->local_free = block;
@@ -15,11 +13,15 @@ static inline void page_push_local(sa_page_t* page, sa_block_t* block) {
 
 sa_decl_export void sa_free(void* p) {
   if (sa_unlikely(p == NULL)) return;
+#if SA_DEBUG
+  /* Before anything reads the segment: p may not point into one at all. */
+  int saved_errno = errno;
+  bool live = sa_debug_check_live(p, "free");
+  errno = saved_errno;
+  if (!live) return; /* reported; leaking beats corrupting */
+#endif
   sa_segment_t* segment = sa_segment_of(p);
   sa_page_t* page = sa_page_of(segment, p);
-#if SA_DEBUG
-  if (!sa_check_pointer(p, "free")) return;
-#endif
   if (sa_likely(atomic_load_explicit(&segment->thread_id, memory_order_relaxed) == sa_thread_id() &&
                 page->flags == 0)) {
     page_push_local(page, (sa_block_t*)p);
@@ -53,6 +55,9 @@ sa_decl_noinline void sa_free_generic(void* p) {
     if (page->flags & SA_PAGE_IN_FULL) sa_page_unfull(heap, page);
     if (page->used == 0) sa_page_retire(heap, page);
   } else {
+#if SA_DEBUG
+    sa_debug_on_free(page, block);
+#endif
     sa_free_remote(page, block);
   }
   errno = saved_errno;
@@ -91,10 +96,11 @@ void sa_free_remote(sa_page_t* page, sa_block_t* block) {
 
 sa_decl_export void sa_free_sized(void* p, size_t size) {
 #if SA_DEBUG
-  if (p != NULL && sa_check_pointer(p, "free_sized") && size > sa_usable_size_of(p)) {
-    sa_error(EINVAL, "free_sized: size %zu is larger than the block at %p (usable %zu)", size, p,
-             sa_usable_size_of(p));
-    return;
+  if (p != NULL) {
+    int saved_errno = errno;
+    bool ok = sa_debug_check_sized(p, size);
+    errno = saved_errno;
+    if (!ok) return;
   }
 #else
   (void)size;
@@ -104,8 +110,8 @@ sa_decl_export void sa_free_sized(void* p, size_t size) {
 
 sa_decl_export void sa_free_aligned_sized(void* p, size_t alignment, size_t size) {
 #if SA_DEBUG
-  if (p != NULL && ((uintptr_t)p & (alignment - 1)) != 0) {
-    sa_error(EINVAL, "free_aligned_sized: %p is not aligned to %zu", p, alignment);
+  if (p != NULL && (!sa_is_power_of_two(alignment) || ((uintptr_t)p & (alignment - 1)) != 0)) {
+    sa_error(EINVAL, "free_aligned_sized: invalid pointer %p (not aligned to %zu)", p, alignment);
     return;
   }
 #else

@@ -217,7 +217,14 @@ void sa_error(int err, const char* fmt, ...) {
     va_end(args);
   }
   if (sa_opt_abort_on_error) abort();
-  errno = err;
+  (void)err;
+}
+
+void sa_message(const char* fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  vreport("info", fmt, args);
+  va_end(args);
 }
 
 void sa_warning(const char* fmt, ...) {

@@ -39,6 +39,15 @@
 /* Patterns written into blocks by debug builds, to expose use of stale memory. */
 #define SA_DEBUG_UNINIT 0xD0
 #define SA_DEBUG_FREED 0xDF
+/* Debug builds keep a trailer word at the end of every block (debug.c). */
+#ifndef SA_DEBUG
+#define SA_DEBUG 0
+#endif
+#if SA_DEBUG
+#define SA_DEBUG_TRAILER 8
+#else
+#define SA_DEBUG_TRAILER 0
+#endif
 
 /* ---- Thread identity ------------------------------------------------------- */
 
@@ -97,6 +106,16 @@ static inline size_t sa_bin_block_size(size_t bin) {
   return ((size_t)(5 + (i & 3)) << (top - 2)) * SA_WORD_SIZE;
 }
 
+/* The bytes a request really takes: debug builds add the trailer (debug.c) and at
+ * least 16 bytes, so that the trailer never shares a word with the free-list link. */
+static inline size_t sa_raw_size(size_t size) {
+#if SA_DEBUG
+  return size + SA_DEBUG_TRAILER < 16 ? 16 : size + SA_DEBUG_TRAILER;
+#else
+  return size;
+#endif
+}
+
 static inline size_t sa_align_up(size_t n, size_t alignment) {
   return (n + alignment - 1) & ~(alignment - 1);
 }
@@ -135,9 +154,11 @@ extern uintptr_t sa_process_key; /* random per process, for segment cookies */
 sa_heap_t* sa_heap_for_thread(void);
 void sa_process_init(void);
 void sa_assert_fail(const char* cond, const char* file, int line, const char* func);
-/* Reports misuse (bad free, corruption); aborts when abort_on_error is set. */
+/* Reports misuse (bad free, corruption) when show_errors is set, and aborts when
+ * abort_on_error is; errno is left alone (free must keep it). */
 void sa_error(int err, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 void sa_warning(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void sa_message(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 extern sa_lock_t sa_metadata_lock;
 void* sa_metadata_alloc(size_t size); /* zeroed, never freed to the OS */
 void sa_metadata_free(void* p, size_t size);
@@ -160,6 +181,15 @@ void sa_free_generic(void* p);
 void sa_free_remote(sa_page_t* page, sa_block_t* b);
 /* Checks that p is a block shardalloc could have handed out; reports it if not. */
 bool sa_check_pointer(const void* p, const char* operation);
+
+/* ---- debug.c (debug builds only) ------------------------------------------------ */
+
+void sa_debug_on_alloc(void* p, size_t requested);
+size_t sa_debug_usable_size(const void* p);
+bool sa_debug_check_live(const void* p, const char* operation);
+bool sa_debug_check_sized(const void* p, size_t size);
+void sa_debug_on_free(sa_page_t* page, sa_block_t* block);
+void sa_debug_on_pop(sa_page_t* page, sa_block_t* block, sa_block_t* next);
 
 /* ---- aligned.c --------------------------------------------------------------- */
 

@@ -20,10 +20,17 @@ typedef struct option_desc_s {
   const char* description;
 } option_desc_t;
 
+/* The debug build reports misuse and aborts on it by default; release stays quiet. */
+#if SA_DEBUG
+#define SA_CHECKED 1
+#else
+#define SA_CHECKED 0
+#endif
+
 /* Defaults and what each is for. The order must follow sa_option_t (checked below). */
 static option_desc_t options[_sa_option_count] = {
   [sa_option_verbose] = {0, 0, KIND_BOOL, "verbose", "print every option and its value at start"},
-  [sa_option_show_errors] = {0, 0, KIND_BOOL, "show_errors", "print detected misuse and OS failures on stderr"},
+  [sa_option_show_errors] = {SA_CHECKED, SA_CHECKED, KIND_BOOL, "show_errors", "print detected misuse and OS failures on stderr"},
   [sa_option_show_stats] = {0, 0, KIND_BOOL, "show_stats", "print statistics on stderr at exit"},
   [sa_option_purge_delay] = {10, 10, KIND_LONG, "purge_delay", "ms before freed memory goes back to the OS (0: at once, -1: never)"},
   [sa_option_purge_decommits] = {0, 0, KIND_BOOL, "purge_decommits", "purge with MADV_DONTNEED (RSS drops at once) instead of MADV_FREE"},
@@ -38,20 +45,22 @@ static option_desc_t options[_sa_option_count] = {
   [sa_option_limit_os_alloc] = {0, 0, KIND_BOOL, "limit_os_alloc", "allocate only from reserved memory"},
   [sa_option_segment_cache] = {4, 4, KIND_LONG, "segment_cache", "empty segments a thread keeps for reuse"},
   [sa_option_large_cache] = {128 << 20, 128 << 20, KIND_SIZE, "large_cache", "bytes of freed huge blocks kept for reuse"},
-  [sa_option_abort_on_error] = {0, 0, KIND_BOOL, "abort_on_error", "abort on detected misuse or corruption"},
+  [sa_option_abort_on_error] = {SA_CHECKED, SA_CHECKED, KIND_BOOL, "abort_on_error", "abort on detected misuse or corruption"},
+  [sa_option_fail_os_after] = {0, 0, KIND_LONG, "fail_os_after", "testing: the n-th OS memory request fails (0: never)"},
 };
 
 /* Copies of the options the slow paths read often. */
 long sa_opt_purge_delay_ms = 10;
 long sa_opt_segment_cache = 4;
-long sa_opt_abort_on_error = 0;
-long sa_opt_show_errors = 0;
+long sa_opt_abort_on_error = SA_CHECKED;
+long sa_opt_show_errors = SA_CHECKED;
 
 static void refresh_cached(void) {
   sa_opt_purge_delay_ms = options[sa_option_purge_delay].value;
   sa_opt_segment_cache = options[sa_option_segment_cache].value;
   sa_opt_abort_on_error = options[sa_option_abort_on_error].value;
   sa_opt_show_errors = options[sa_option_show_errors].value;
+  sa_debug_fail_os_after(options[sa_option_fail_os_after].value);
   if (options[sa_option_generic_collect].value <= 0) options[sa_option_generic_collect].value = 1;
 }
 
@@ -140,7 +149,7 @@ static void warn_unknown(const char* entry, size_t len) {
 
 static void print_options(void) {
   for (int i = 0; i < _sa_option_count; i++) {
-    sa_warning("option %-22s = %ld  (%s)", options[i].name, options[i].value, options[i].description);
+    sa_message("option %-22s = %-10ld %s", options[i].name, options[i].value, options[i].description);
   }
 }
 
@@ -163,8 +172,7 @@ void sa_options_init(void) {
     }
     long value;
     if (!parse_value(&options[found], eq + 1, &value)) {
-      sa_warning("option %s%s has an invalid value '%s' (expected %s); keeping %ld", SA_ENV_PREFIX,
-                 options[found].name, eq + 1,
+      sa_warning("%.*s has an invalid value '%s' (expected %s); keeping %ld", (int)(eq - entry), entry, eq + 1,
                  options[found].kind == KIND_BOOL ? "1/0/true/false/yes/no/on/off"
                  : options[found].kind == KIND_SIZE ? "a size such as 512K, 64M or 1G"
                                                     : "an integer",

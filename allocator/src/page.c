@@ -125,6 +125,12 @@ static void page_extend(sa_page_t* page, sa_tld_t* tld) {
     ((sa_block_t*)p)->next = (sa_block_t*)(p + page->block_size);
   }
   ((sa_block_t*)p)->next = NULL;
+#if SA_DEBUG
+  /* Fresh blocks: forget any trailer an earlier use of this memory left behind. */
+  for (size_t i = 0; i < count; i++) {
+    *(uint64_t*)(first + (i + 1) * page->block_size - SA_DEBUG_TRAILER) = 0;
+  }
+#endif
   page->free = (sa_block_t*)first;
   page->capacity += (uint32_t)count;
   tld->stats.page_extend++;

@@ -13,6 +13,10 @@
 static size_t page_size = 4096;
 _Atomic(long) sa_os_fail_countdown;
 
+sa_decl_export void sa_debug_fail_os_after(long n) {
+  atomic_store_explicit(&sa_os_fail_countdown, n > 0 ? n : 0, memory_order_relaxed);
+}
+
 void sa_os_init(void) {
   long size = sysconf(_SC_PAGESIZE);
   if (size > 0) page_size = (size_t)size;
