@@ -18,7 +18,12 @@ void* sa_heap_malloc_aligned_zero(sa_heap_t* heap, size_t size, size_t alignment
     errno = ENOMEM;
     return NULL;
   }
-  if (alignment <= SA_MAX_ALIGN) return sa_heap_malloc_zero(heap, size < SA_MAX_ALIGN ? SA_MAX_ALIGN : size, zero);
+  if (alignment <= SA_MAX_ALIGN) {
+    /* Blocks of 16 bytes and more are 16-aligned; smaller ones only need rounding up
+     * when 16 is asked for (debug blocks are 16 bytes at least anyway). */
+    bool round_up = !SA_DEBUG && alignment > SA_WORD_SIZE && size < alignment;
+    return sa_heap_malloc_zero(heap, round_up ? alignment : size, zero);
+  }
 
   if (sa_unlikely(heap == &sa_heap_empty)) {
     heap = sa_heap_for_thread();
@@ -48,7 +53,9 @@ void* sa_heap_malloc_aligned_zero(sa_heap_t* heap, size_t size, size_t alignment
   uint8_t* aligned = (uint8_t*)sa_align_up((uintptr_t)block, alignment);
   if (aligned != block) {
     sa_segment_t* segment = sa_segment_of(block);
-    sa_page_of(segment, block)->flags |= SA_PAGE_HAS_ALIGNED;
+    sa_page_t* page = sa_page_of(segment, block);
+    page->flags |= SA_PAGE_HAS_ALIGNED;
+    sa_page_sync_owner(page);
   }
 #if SA_DEBUG
   sa_debug_on_alloc(aligned, size);

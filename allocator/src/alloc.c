@@ -183,11 +183,12 @@ sa_decl_export void* sa_reallocarray(void* p, size_t n, size_t size) {
 size_t sa_usable_size_of(const void* p) {
   sa_segment_t* segment = sa_segment_of(p);
   sa_page_t* page = sa_page_of(segment, p);
-  if (sa_unlikely(page->flags & SA_PAGE_IS_HUGE)) {
+  uint8_t flags = sa_page_flags_shared(page);
+  if (sa_unlikely(flags & SA_PAGE_IS_HUGE)) {
     return (size_t)((uint8_t*)segment + segment->size - (uint8_t*)p);
   }
   const uint8_t* block = (const uint8_t*)p;
-  if (page->flags & SA_PAGE_HAS_ALIGNED) block = (const uint8_t*)sa_page_block_of(page, p);
+  if (flags & SA_PAGE_HAS_ALIGNED) block = (const uint8_t*)sa_page_block_of(page, p);
   return page->block_size - (size_t)((const uint8_t*)p - block);
 }
 
@@ -202,6 +203,7 @@ sa_decl_export size_t sa_usable_size(const void* p) {
 }
 
 sa_decl_export size_t sa_good_size(size_t size) {
+  if (SA_DEBUG) return size; /* debug builds report exactly the requested size */
   if (size > SA_LARGE_OBJ_MAX) return sa_align_up(size, sa_os_page_size());
   return sa_bin_block_size(sa_bin_of(size));
 }

@@ -22,11 +22,12 @@ static uint8_t* block_of(const void* p, sa_page_t** page_out, size_t* size_out) 
   sa_page_t* page = sa_page_of(segment, p);
   uint8_t* block;
   size_t size;
-  if (page->flags & SA_PAGE_IS_HUGE) {
+  uint8_t flags = sa_page_flags_shared(page);
+  if (flags & SA_PAGE_IS_HUGE) {
     block = page->start;
     size = (size_t)((uint8_t*)segment + segment->size - block);
   } else {
-    block = (page->flags & SA_PAGE_HAS_ALIGNED) ? (uint8_t*)sa_page_block_of(page, p) : (uint8_t*)p;
+    block = (flags & SA_PAGE_HAS_ALIGNED) ? (uint8_t*)sa_page_block_of(page, p) : (uint8_t*)p;
     size = page->block_size;
   }
   *page_out = page;
@@ -87,8 +88,9 @@ bool sa_debug_check_live(const void* p, const char* operation) {
   sa_page_t* page;
   size_t size;
   uint8_t* block = block_of(p, &page, &size);
-  bool interior = (page->flags & SA_PAGE_IS_HUGE) ? (const uint8_t*)p < block
-                  : !(page->flags & SA_PAGE_HAS_ALIGNED) && (const uint8_t*)p != (uint8_t*)sa_page_block_of(page, p);
+  uint8_t flags = sa_page_flags_shared(page);
+  bool interior = (flags & SA_PAGE_IS_HUGE) ? (const uint8_t*)p < block
+                  : !(flags & SA_PAGE_HAS_ALIGNED) && (const uint8_t*)p != (uint8_t*)sa_page_block_of(page, p);
   if (interior) {
     sa_error(EINVAL, "%s: invalid pointer %p (not the start of a block)", operation, p);
     return false;

@@ -22,8 +22,7 @@ sa_decl_export void sa_free(void* p) {
 #endif
   sa_segment_t* segment = sa_segment_of(p);
   sa_page_t* page = sa_page_of(segment, p);
-  if (sa_likely(atomic_load_explicit(&segment->thread_id, memory_order_relaxed) == sa_thread_id() &&
-                page->flags == 0)) {
+  if (sa_likely(atomic_load_explicit(&page->xthread_id, memory_order_relaxed) == sa_thread_id())) {
     page_push_local(page, (sa_block_t*)p);
     if (sa_unlikely(--page->used == 0)) sa_page_retire(atomic_load_explicit(&page->heap, memory_order_relaxed), page);
     return;
@@ -38,13 +37,14 @@ sa_decl_noinline void sa_free_generic(void* p) {
   sa_segment_t* segment = sa_segment_of(p);
   sa_page_t* page = sa_page_of(segment, p);
   int saved_errno = errno;
-  if (page->flags & SA_PAGE_IS_HUGE) {
+  uint8_t flags = sa_page_flags_shared(page);
+  if (flags & SA_PAGE_IS_HUGE) {
     sa_huge_free(segment, page);
     errno = saved_errno;
     return;
   }
   sa_block_t* block = (sa_block_t*)p;
-  if (page->flags & SA_PAGE_HAS_ALIGNED) block = sa_page_block_of(page, p);
+  if (flags & SA_PAGE_HAS_ALIGNED) block = sa_page_block_of(page, p);
 
   uintptr_t owner = atomic_load_explicit(&segment->thread_id, memory_order_acquire);
   if (owner == 0 && sa_segment_reclaim_on_free(segment)) owner = sa_thread_id();

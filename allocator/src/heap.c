@@ -54,6 +54,7 @@ static void abandon_page(sa_heap_t* heap, sa_page_t* page, void* arg) {
   sa_page_queue_t* queue = (page->flags & SA_PAGE_IN_FULL) ? &heap->queues[SA_BIN_FULL] : &heap->queues[page->bin];
   sa_page_queue_remove(heap, queue, page);
   page->flags &= (uint8_t)~SA_PAGE_IN_FULL;
+  sa_page_sync_owner(page);
   sa_page_set_notify(page, SA_NOTIFY_NONE, false); /* waits out a remote free that is notifying */
   heap->page_count--;
   sa_segments_abandon_page(heap->tld, page);

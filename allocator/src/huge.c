@@ -152,6 +152,7 @@ void* sa_huge_alloc(sa_heap_t* heap, size_t size, size_t alignment, bool zero) {
   sa_page_t* page = &segment->pages[0];
   page->in_use = 1;
   page->flags = SA_PAGE_IS_HUGE;
+  sa_page_sync_owner(page);
   page->bin = SA_BIN_HUGE;
   page->start = (uint8_t*)segment + offset;
   page->block_size = mapped - offset;

@@ -60,7 +60,7 @@ static inline uintptr_t sa_thread_id(void) {
 #elif defined(__aarch64__)
   return (uintptr_t)__builtin_thread_pointer();
 #else
-  static __thread int sa_thread_anchor;
+  static __thread uint64_t sa_thread_anchor; /* 8-aligned: the low bits stay free for flags */
   return (uintptr_t)&sa_thread_anchor;
 #endif
 }
@@ -77,6 +77,21 @@ static inline sa_page_t* sa_page_of(const sa_segment_t* segment, const void* p) 
   /* Large and huge segments have one page and a shift that maps every offset to 0. */
   size_t index = ((uintptr_t)p - (uintptr_t)segment) >> segment->page_shift;
   return (sa_page_t*)&segment->pages[index];
+}
+
+/* Recomputes page->xthread_id after the page's flags or its segment's owner
+ * changed. Thread ids are thread pointers, aligned far beyond the flag bits. */
+static inline void sa_page_sync_owner(sa_page_t* page) {
+  sa_segment_t* segment = sa_segment_of(page);
+  uintptr_t owner = atomic_load_explicit(&segment->thread_id, memory_order_relaxed);
+  atomic_store_explicit(&page->xthread_id, owner | page->flags, memory_order_relaxed);
+}
+
+/* The page's flags as any thread may read them (the owner changes page->flags;
+ * other threads see them through the atomic owner word). */
+static inline uint8_t sa_page_flags_shared(const sa_page_t* page) {
+  return (uint8_t)(atomic_load_explicit(&((sa_page_t*)page)->xthread_id, memory_order_relaxed) &
+                   (SA_PAGE_IN_FULL | SA_PAGE_HAS_ALIGNED | SA_PAGE_IS_HUGE));
 }
 
 /* The start of the block that contains p (p may be an interior, aligned pointer). */

@@ -140,6 +140,7 @@ static void page_to_full(sa_heap_t* heap, sa_page_queue_t* queue, sa_page_t* pag
   sa_page_queue_remove(heap, queue, page);
   page_queue_push_back(&heap->queues[SA_BIN_FULL], page);
   page->flags |= SA_PAGE_IN_FULL;
+  sa_page_sync_owner(page);
   /* From now on the first remote free tells us. One may have come in since we
    * collected, before the state said so: then the page has room already. */
   sa_page_set_notify(page, SA_NOTIFY_WANTED, true);
@@ -151,6 +152,7 @@ static void page_to_full(sa_heap_t* heap, sa_page_queue_t* queue, sa_page_t* pag
 void sa_page_unfull(sa_heap_t* heap, sa_page_t* page) {
   sa_page_queue_remove(heap, &heap->queues[SA_BIN_FULL], page);
   page->flags &= (uint8_t)~SA_PAGE_IN_FULL;
+  sa_page_sync_owner(page);
   page_queue_push_back(&heap->queues[page->bin], page);
   /* If a remote free is notifying right now, the drain will reset the state. */
   uintptr_t tf = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
@@ -168,6 +170,7 @@ static sa_page_t* page_fresh(sa_heap_t* heap, size_t bin) {
   page->bin = (uint8_t)bin;
   page->block_size = block_size;
   page->flags = 0;
+  sa_page_sync_owner(page);
   page->used = 0;
   page->capacity = 0;
   page->free = page->local_free = NULL;
@@ -223,6 +226,7 @@ sa_page_t* sa_page_find_free(sa_heap_t* heap, size_t bin) {
 /* Takes a page that another heap (or a dead thread) owned into this heap. */
 void sa_page_adopt(sa_heap_t* heap, sa_page_t* page) {
   page->flags &= (uint8_t)~SA_PAGE_IN_FULL;
+  sa_page_sync_owner(page);
   sa_page_set_notify(page, SA_NOTIFY_NONE, false);
   atomic_store_explicit(&page->heap, heap, memory_order_release);
   page_queue_push_back(&heap->queues[page->bin], page);

@@ -206,6 +206,7 @@ void sa_segment_page_free(sa_tld_t* tld, sa_page_t* page) {
   page->free = page->local_free = NULL;
   page->used = page->capacity = 0;
   page->flags = 0;
+  atomic_store_explicit(&page->xthread_id, 0, memory_order_relaxed);
   segment->used--;
   sa_stat_decrease(&tld->stats.pages, 1);
   sa_segment_queue_t* queue = free_queue_of(tld, segment);
@@ -322,6 +323,9 @@ void sa_segments_abandon_publish(sa_tld_t* tld) {
     if (abandoned_list != NULL) abandoned_list->abandoned_prev = segment;
     abandoned_list = segment;
     atomic_store_explicit(&segment->thread_id, 0, memory_order_release);
+    for (uint32_t i = 0; i < segment->page_count; i++) {
+      if (segment->pages[i].in_use) sa_page_sync_owner(&segment->pages[i]);
+    }
     atomic_fetch_add_explicit(&sa_abandoned_count, 1, memory_order_relaxed);
   }
   sa_lock_release(&abandoned_lock);

@@ -118,8 +118,8 @@ static void describe(text_t* t, bool table) {
 sa_decl_export size_t sa_stats_dump(char* buf, size_t size) {
   text_t t = {buf, size, 0};
   describe(&t, false);
-  if (t.len > 0 && t.len <= size) buf[t.len - 1] = 0; /* drop the trailing space */
-  else if (size > 0) buf[size - 1] = 0;
+  if (t.len > 0) t.len--; /* every pair ends in a space: drop the last one */
+  if (size > 0) buf[t.len < size ? t.len : size - 1] = 0;
   return t.len;
 }
 

@@ -96,6 +96,10 @@ typedef struct sa_tld_s sa_tld_t;
 typedef struct sa_page_s {
   /* hot: the fast paths touch these */
   sa_block_t* free;      /* blocks ready to allocate */
+  /* The owning thread's id with the flags in its low bits: the free fast path's
+   * one compare (equal only for the owner of a page that needs no care). Kept in
+   * step by sa_page_sync_owner whenever the flags or the segment's owner change. */
+  _Atomic(uintptr_t) xthread_id;
   uint32_t used;         /* blocks handed out and not yet collected back */
   uint8_t flags;         /* SA_PAGE_* */
   uint8_t bin;           /* size class */
@@ -114,7 +118,7 @@ typedef struct sa_page_s {
   struct sa_page_s* prev;
   struct sa_page_s* notified_next; /* in the heap's list of full pages that got room */
   uint64_t retire_epoch; /* when an empty page was kept back (see page_retire) */
-  uint8_t padding_[16];  /* to SA_PAGE_STRUCT_SIZE */
+  uint8_t padding_[8];   /* to SA_PAGE_STRUCT_SIZE */
 } sa_page_t;
 
 /* A power of two, so that finding a page from a pointer is two shifts. */

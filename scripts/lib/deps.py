@@ -29,6 +29,8 @@ BENCH = {
     "time": "/usr/bin/time",
     "libjemalloc2": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
     "libgoogle-perftools4": "/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4",
+    # tc in scripts/allocators.txt: tcmalloc_minimal, as the tradition's suite builds it
+    "libtcmalloc-minimal4": "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4",
     "libmimalloc2.0": "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2",
     "libtbbmalloc2": "/usr/lib/x86_64-linux-gnu/libtbbmalloc_proxy.so.2",
 }

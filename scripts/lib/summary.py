@@ -1,0 +1,120 @@
+"""The summary table of a results set: per benchmark and allocator, median and
+min-max of time and peak RSS, relative to the baseline, with the significance flag.
+Written as summary.txt (for people) and summary.csv (for programs)."""
+import csv
+import os
+
+import results
+import stats
+
+FLAG = {stats.SIGNIFICANT: " ", stats.NOT_SIGNIFICANT: "~", stats.TOO_FEW_RUNS: "?"}
+LEGEND = (
+    "median [min-max] of the runs that passed; rel = median / the baseline's median "
+    "(lower is better).\n"
+    "  ~ after rel: the spreads overlap with the baseline's, not significant; "
+    "? : fewer than {min_runs} runs on a side, cannot tell.\n"
+    "  time: wall time, or for throughput workloads the tradition's relative time "
+    "(larson 1e9/ops, xmalloc 100/Mfree).")
+CSV_COLUMNS = (
+    "benchmark", "group", "variant", "runs_ok", "runs_failed", "failures",
+    "time_median_s", "time_min_s", "time_max_s", "time_relative", "time_significant",
+    "maxrss_median_kib", "maxrss_min_kib", "maxrss_max_kib", "maxrss_relative",
+    "maxrss_significant", "figure_median", "figure_unit", "baseline",
+)
+
+
+def build(rows, environment, baseline):
+    """One dict per (benchmark, variant) in suite order, with CSV_COLUMNS keys."""
+    cells = stats.cells_of(rows)
+    group_of = {r["benchmark"]: r["group"] for r in rows}
+    unit_of = {r["benchmark"]: r["figure_unit"] for r in rows}
+    entries = []
+    for benchmark in stats.ordered_names(rows, environment, "benchmarks"):
+        base = cells.get((benchmark, baseline))
+        for variant in stats.ordered_names(rows, environment, "allocators"):
+            cell = cells.get((benchmark, variant))
+            if cell is None:
+                continue
+            entry = {"benchmark": benchmark, "group": group_of[benchmark], "variant": variant,
+                     "runs_ok": len(cell.ok_runs), "runs_failed": len(cell.failed_runs),
+                     "failures": cell.failures, "figure_unit": unit_of[benchmark],
+                     "baseline": baseline}
+            for name, column in (("time", "time_s"), ("maxrss", "maxrss_kib")):
+                spread = cell.spread(column)
+                if spread:
+                    entry.update({f"{name}_median{_unit(name)}": spread.median,
+                                  f"{name}_min{_unit(name)}": spread.low,
+                                  f"{name}_max{_unit(name)}": spread.high})
+                versus = stats.compare(spread, base.spread(column) if base else None)
+                if versus:
+                    entry[f"{name}_relative"] = versus.ratio
+                    entry[f"{name}_significant"] = versus.significant
+            figure = cell.spread("figure")
+            entry["figure_median"] = figure.median if figure else ""
+            entries.append(entry)
+    return entries
+
+
+def _unit(name):
+    return "_s" if name == "time" else "_kib"
+
+
+def write(results_dir, rows, environment, baseline):
+    """Write summary.txt and summary.csv; return the text."""
+    entries = build(rows, environment, baseline)
+    with open(os.path.join(results_dir, results.SUMMARY_CSV_NAME), "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        for entry in entries:
+            writer.writerow({k: results.format_value(entry.get(k, "")) for k in CSV_COLUMNS})
+    text = format_text(entries, baseline)
+    with open(os.path.join(results_dir, results.SUMMARY_TEXT_NAME), "w") as f:
+        f.write(text)
+    return text
+
+
+def format_text(entries, baseline):
+    header = ("benchmark", "allocator", "ok", "time s: median [min-max]", "rel",
+              "peak RSS MiB: median [min-max]", "rel", "program's figure")
+    lines = [header]
+    for e in entries:
+        ok = f"{e['runs_ok']}/{e['runs_ok'] + e['runs_failed']}"
+        if not e["runs_ok"]:
+            lines.append((e["benchmark"], e["variant"], ok, f"FAILED: {e['failures']}", "", "", "", ""))
+            continue
+        time = f"{number(e['time_median_s'])} [{number(e['time_min_s'])}-{number(e['time_max_s'])}]"
+        rss = "-"
+        if e.get("maxrss_median_kib") is not None:
+            rss = " ".join((number(e["maxrss_median_kib"] / stats.KIB_PER_MIB),
+                            f"[{number(e['maxrss_min_kib'] / stats.KIB_PER_MIB)}-"
+                            f"{number(e['maxrss_max_kib'] / stats.KIB_PER_MIB)}]"))
+        figure = ""
+        if e["figure_unit"] != "s" and e["figure_median"] != "":
+            figure = f"{number(e['figure_median'])} {e['figure_unit']}"
+        if e["runs_failed"]:
+            figure = (figure + "  " if figure else "") + f"(failed: {e['failures']})"
+        lines.append((e["benchmark"], e["variant"], ok, time, relative(e, "time"),
+                      rss, relative(e, "maxrss"), figure))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    body = "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
+                     for line in lines)
+    legend = LEGEND.format(min_runs=stats.MIN_RUNS_TO_JUDGE)
+    return f"Summary, relative to {baseline}: {legend}\n\n{body}\n"
+
+
+def relative(entry, name):
+    if entry["variant"] == entry["baseline"]:
+        return "1.00  "
+    ratio = entry.get(f"{name}_relative")
+    if ratio is None:
+        return "n/a"
+    return f"{ratio:.2f} {FLAG[entry[f'{name}_significant']]}"
+
+
+def number(x):
+    """Three significant digits, without exponents for everyday magnitudes."""
+    if x is None:
+        return "-"
+    if abs(x) >= 1000:
+        return f"{x:.3g}" if abs(x) >= 1e6 else f"{x:.0f}"
+    return f"{x:.3g}"

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""The declarative lists and the -a / -b syntax: names, all, no-NAME, variants,
+the fixed figure order; errors that list what is valid."""
+from tap import Tap
+
+import allocators
+import benchmarks
+import selection
+
+t = Tap()
+declared = allocators.load()
+t.equal(list(declared), ["sa", "mi", "tc", "je", "tbb", "sys"],
+        "allocators.txt declares the six allocators in figure order")
+suite = benchmarks.load()
+t.check({"cfrac", "larsonN", "xmalloc-testN", "cache-scratch1", "cache-scratchN"} <= set(suite),
+        "benchmarks.txt declares the report's workloads", list(suite))
+t.check(all(b.group in benchmarks.GROUPS for b in suite.values()), "every benchmark has a figure group")
+t.equal(suite["larsonN"].argv("full", 16), "larson 5 8 1000 5000 100 4141 16".split(),
+        "larsonN --full is the standard command with {threads} filled in")
+t.equal(suite["xmalloc-testN"].argv("full", 4), "xmalloc-test -w 4 -t 5 -s 64".split(),
+        "xmalloc-testN --full is the standard command (-w is the thread count, not doubled)")
+
+
+def names(spec):
+    return [a.name for a in allocators.choose(spec, declared)]
+
+
+t.equal(names("all"), ["sa", "mi", "tc", "je", "tbb", "sys"], "-a all")
+t.equal(names("no-tbb"), ["sa", "mi", "tc", "je", "sys"], "-a no-tbb: only exclusions start from all")
+t.equal(names("all,no-sys,no-je"), ["sa", "mi", "tc", "tbb"], "-a all,no-sys,no-je")
+t.equal(names("sys,mi,sa"), ["sa", "mi", "sys"], "chosen allocators come in the fixed figure order")
+t.equal(names("mi,sa:SHARDALLOC_PURGE_DELAY=0,sa,mi"), ["sa", "sa:SHARDALLOC_PURGE_DELAY=0", "mi"],
+        "a variant follows its base; repeats count once")
+
+chosen = allocators.choose("sa,sa:SHARDALLOC_PURGE_DELAY=0:SHARDALLOC_VERBOSE=1,sa:X=", declared)
+variant, empty_value = chosen[1], chosen[2]
+t.equal(variant.settings, (("SHARDALLOC_PURGE_DELAY", "0"), ("SHARDALLOC_VERBOSE", "1")),
+        "a variant's settings, in order")
+t.equal((variant.base, variant.library), ("sa", declared["sa"].library),
+        "a variant keeps its base's allocator and library")
+t.check(variant.colour != declared["sa"].colour and empty_value.colour != variant.colour,
+        "each variant gets its own shade of the base colour",
+        (variant.colour, empty_value.colour))
+t.equal(empty_value.settings, (("X", ""),), "a variant may set a variable to the empty string")
+t.equal(allocators.default_baseline(allocators.choose("sa,mi", declared)), "mi",
+        "the default baseline is mimalloc, as in the report")
+t.equal(allocators.default_baseline(allocators.choose("sys,je", declared)), "je",
+        "without mimalloc the first chosen allocator is the baseline")
+
+bad = (
+    ("nosuch", "unknown allocator 'nosuch'"),
+    ("sa,,mi", "empty allocator"),
+    ("zz:X=1", "unknown allocator 'zz'"),
+    ("sa:NOT-A-NAME=1", "bad variant setting"),
+    ("sa:PURGE", "bad variant setting"),
+    ("no-sa,no-mi,no-tc,no-je,no-tbb,no-sys", "leaves no allocator"),
+)
+for spec, message in bad:
+    try:
+        allocators.choose(spec, declared)
+        t.check(False, f"-a {spec} is refused")
+    except selection.SelectionError as e:
+        t.check(message in str(e) and ("sa, mi" in str(e) or "VAR=VALUE" in str(e)),
+                f"-a {spec} is refused, saying what is valid", e)
+
+t.equal([b.name for b in benchmarks.choose("no-cfrac", suite)], [n for n in suite if n != "cfrac"],
+        "-b no-cfrac")
+t.equal([b.name for b in benchmarks.choose("xmalloc-testN,cfrac", suite)], ["cfrac", "xmalloc-testN"],
+        "chosen benchmarks come in list order")
+try:
+    benchmarks.choose("cfrac,sa:X=1", suite)
+    t.check(False, "-b refuses variants")
+except selection.SelectionError as e:
+    t.check("cfrac" in str(e), "-b refuses variants, listing the benchmarks", e)
+
+t.close()

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""How figures are read from program output: the throughput conversion of larson
+and xmalloc-test, cfrac's factor check. Canned output, no programs run."""
+import math
+
+from tap import Tap
+
+import readers
+
+t = Tap()
+WALL_S = 1.25
+
+# larson: the relative time is 1e9 / throughput, the value larson prints itself.
+larson_out = "Throughput = 25000000 operations per second, relative time: 40.000s.\n"
+r = readers.READERS["larson"].read(larson_out, ["larson"], WALL_S)
+t.equal(r.figure, 25000000.0, "larson: the throughput is the figure")
+t.check(math.isclose(r.time_s, 40.0), "larson: relative time = 1e9 / throughput (40 s for 25M ops/s)", r)
+t.check(math.isclose(readers.larson_relative_time(1e9), 1.0), "larson: 1e9 ops/s is 1 s")
+r = readers.READERS["larson"].read("warming up\nThroughput =  1.5e+07 operations per second, "
+                                   "relative time: 66.667s.\n", ["larson"], WALL_S)
+t.check(math.isclose(r.time_s, 1e9 / 1.5e7), "larson: exponent notation and extra spaces parse", r)
+r = readers.READERS["larson"].read(
+    "Throughput = 100 operations per second, relative time: 1e7s.\n"
+    "Throughput = 200 operations per second, relative time: 5e6s.\n", ["larson"], WALL_S)
+t.equal(r.figure, 200.0, "larson: the last figure printed counts")
+
+# xmalloc-test: rtime = 100 / (millions of frees per second).
+r = readers.READERS["xmalloc"].read("rtime: 2.000, free/sec: 50.000 M\n", ["xmalloc-test"], WALL_S)
+t.equal(r.figure, 50.0, "xmalloc: millions of frees per second are the figure")
+t.check(math.isclose(r.time_s, 2.0), "xmalloc: relative time = 100 / Mfree/s (2 s for 50 M)", r)
+t.check(math.isclose(readers.xmalloc_relative_time(12.5), 8.0), "xmalloc: 12.5 M/s is 8 s")
+
+for name, text in (("larson", "no figure here\n"), ("xmalloc", "rtime: 1.0\n"),
+                   ("larson", "Throughput = 0 operations per second, relative time: infs.\n"),
+                   ("xmalloc", "rtime: inf, free/sec: 0.000 M\n")):
+    try:
+        readers.READERS[name].read(text, [name], WALL_S)
+        t.check(False, f"{name}: {text.strip()!r} is rejected")
+    except readers.BadOutput:
+        t.check(True, f"{name}: {text.strip()!r} is rejected")
+
+# elapsed: the wall time is both the figure and the time.
+r = readers.READERS["elapsed"].read("", ["cache-scratch"], WALL_S)
+t.equal((r.figure, r.time_s), (WALL_S, WALL_S), "elapsed: the wall time is the figure and the time")
+
+# cfrac: the printed split must multiply back to N and be non-trivial.
+N = "17545186520507317056371138836327483792789528"
+good = f"{N} = 856070387728264 * 20495027946319472471219512627\n"
+r = readers.READERS["cfrac"].read(good, ["cfrac", N], WALL_S)
+t.equal(r.time_s, WALL_S, "cfrac: a correct split of the standard number passes; time is wall time")
+t.equal(readers.READERS["cfrac"].read("15 = 3 * 5", ["cfrac", "-a", "3", "15"], WALL_S).time_s,
+        WALL_S, "cfrac: options before the number are skipped")
+for what, text in (("a wrong product", f"{N} = 856070387728264 * 20495027946319472471219512628"),
+                   ("a trivial split", f"{N} = 1 * {N}"),
+                   ("a split of another number", "15 = 3 * 5"),
+                   ("no split at all", "factor base: 300 primes")):
+    try:
+        readers.READERS["cfrac"].read(text, ["cfrac", N], WALL_S)
+        t.check(False, f"cfrac: {what} is rejected")
+    except readers.BadOutput as e:
+        t.check(True, f"cfrac: {what} is rejected ({e})")
+
+t.close()
