@@ -13,7 +13,7 @@ it changes (see the `configure` edge it writes). Variants:
 import os
 
 CORE = ["alloc", "free", "aligned", "page", "segment", "heap", "huge", "init", "options",
-        "stats", "debug", "os/linux"]
+        "stats", "debug", "arena", "os/linux"]
 OVERRIDE = ["override"]
 LIB_FLAGS = ("$sa_include -fPIC -fvisibility=hidden -fno-builtin-malloc -ftls-model=initial-exec "
              "-fno-semantic-interposition -fno-plt -fno-stack-protector -fexceptions")

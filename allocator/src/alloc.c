@@ -8,6 +8,7 @@ static inline void* page_pop(sa_page_t* page) {
   sa_block_t* block = page->free;
 #if SA_DEBUG
   sa_debug_on_pop(page, block, block->next);
+  sa_stat_increase(&atomic_load_explicit(&page->heap, memory_order_relaxed)->tld->stats.bin_blocks[page->bin], 1);
 #endif
   page->free = block->next;
   page->used++;

@@ -128,6 +128,8 @@ bool sa_debug_check_sized(const void* p, size_t size) {
 
 /* Marks a small block freed and fills it, keeping the free-list word. */
 void sa_debug_on_free(sa_page_t* page, sa_block_t* block) {
+  /* Counted in the freeing thread's statistics: they balance once merged. */
+  if (sa_heap_default != &sa_heap_empty) sa_stat_decrease(&sa_heap_default->tld->stats.bin_blocks[page->bin], 1);
   size_t size = page->block_size;
   if (size > sizeof(sa_block_t) + SA_DEBUG_TRAILER) {
     memset((uint8_t*)block + sizeof(sa_block_t), SA_DEBUG_FREED, size - sizeof(sa_block_t) - SA_DEBUG_TRAILER);

@@ -1,7 +1,7 @@
 /* heap.c: heaps, their collection, and their end (thread exit, delete, destroy). */
 #include "internal.h"
 
-void sa_huge_heap_release(sa_heap_t* heap, bool free_blocks); /* huge.c */
+void sa_huge_heap_release(sa_heap_t* heap, bool free_blocks, sa_heap_t* new_owner); /* huge.c */
 
 void sa_heap_init(sa_heap_t* heap, sa_tld_t* tld, bool is_default) {
   memset(heap, 0, sizeof(*heap));
@@ -35,12 +35,18 @@ static void collect_page(sa_heap_t* heap, sa_page_t* page, void* force) {
   }
 }
 
-void sa_heap_collect(sa_heap_t* heap, bool force) {
+/* Collects every page's frees; frees the empty pages; purges what is due. */
+static void collect_pages(sa_heap_t* heap, bool force) {
   sa_heap_drain_notified(heap);
   heap_visit_pages(heap, collect_page, force ? heap : NULL);
   sa_segments_purge_due(heap->tld, sa_os_clock_ms(), force);
+}
+
+void sa_heap_collect(sa_heap_t* heap, bool force) {
+  collect_pages(heap, force);
   if (force) {
-    sa_segment_cache_flush(heap->tld, 0);
+    sa_segment_cache_flush(heap->tld, 0, false);
+    sa_segment_global_cache_flush();
     sa_huge_cache_flush(true);
   } else {
     sa_huge_cache_flush(false);
@@ -57,6 +63,7 @@ static void abandon_page(sa_heap_t* heap, sa_page_t* page, void* arg) {
   sa_page_sync_owner(page);
   sa_page_set_notify(page, SA_NOTIFY_NONE, false); /* waits out a remote free that is notifying */
   heap->page_count--;
+  sa_stat_decrease(&heap->tld->stats.bin_pages[page->bin], 1);
   sa_segments_abandon_page(heap->tld, page);
 }
 
@@ -64,6 +71,7 @@ static void move_page(sa_heap_t* heap, sa_page_t* page, void* target) {
   sa_page_queue_t* queue = (page->flags & SA_PAGE_IN_FULL) ? &heap->queues[SA_BIN_FULL] : &heap->queues[page->bin];
   sa_page_queue_remove(heap, queue, page);
   heap->page_count--;
+  sa_stat_decrease(&heap->tld->stats.bin_pages[page->bin], 1);
   sa_page_adopt((sa_heap_t*)target, page);
 }
 
@@ -87,13 +95,13 @@ void sa_heap_thread_done(sa_heap_t* heap) {
   sa_tld_t* tld = heap->tld;
   /* Every heap of the thread ends with it: collect what is free, abandon the rest. */
   for (sa_heap_t* h = tld->heaps; h != NULL; h = h->next) {
-    sa_heap_collect(h, true);
+    collect_pages(h, true);
     sa_heap_drain_notified(h);
     heap_visit_pages(h, abandon_page, NULL);
-    sa_huge_heap_release(h, false);
+    sa_huge_heap_release(h, false, NULL);
   }
   sa_segments_abandon_publish(tld);
-  sa_segment_cache_flush(tld, 0);
+  sa_segment_cache_flush(tld, 0, true);
   sa_stats_merge_thread(tld);
   sa_stat_decrease(&tld->stats.threads, 1);
   (void)heap;
@@ -134,8 +142,7 @@ sa_decl_export void sa_heap_delete(sa_heap_t* heap) {
   heap_visit_pages(heap, move_page, target);
   /* A remote free may have linked a page into our list just before it moved. */
   sa_heap_drain_notified(heap);
-  sa_huge_heap_release(heap, false);
-  /* Huge blocks stay valid; they are owned by no heap from now on. */
+  sa_huge_heap_release(heap, false, target);
   heap_release(heap);
 }
 
@@ -143,7 +150,7 @@ sa_decl_export void sa_heap_destroy(sa_heap_t* heap) {
   if (!heap_is_deletable(heap, "sa_heap_destroy")) return;
   sa_heap_drain_notified(heap);
   heap_visit_pages(heap, destroy_page, NULL);
-  sa_huge_heap_release(heap, true);
+  sa_huge_heap_release(heap, true, NULL);
   heap_release(heap);
 }
 

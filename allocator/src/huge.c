@@ -27,6 +27,13 @@ static size_t huge_cache_bytes;
 /* Every live huge page, so that a heap can be destroyed with its huge blocks. */
 static sa_page_t* huge_live;
 
+/* Keeps the huge-byte statistics: + at allocation, - at free, both at a resize. */
+static void huge_count(const sa_page_t* page, int64_t delta) {
+  (void)page;
+  sa_stat_atomic_add(&sa_os_stats.huge_current, &sa_os_stats.huge_peak, delta);
+  if (delta > 0) atomic_fetch_add_explicit(&sa_os_stats.huge_total, delta, memory_order_relaxed);
+}
+
 static size_t huge_header_size(void) {
   return sa_align_up(sizeof(sa_segment_t) + sizeof(sa_page_t), sa_os_page_size());
 }
@@ -117,6 +124,10 @@ void* sa_huge_alloc(sa_heap_t* heap, size_t size, size_t alignment, bool zero) {
     segment = cache_take(total);
     sa_lock_release(&huge_lock);
     /* Purged or not, a cached segment may still hold old contents (MADV_FREE). */
+    if (segment != NULL && segment->size < total && sa_arena_contains(segment)) {
+      sa_segment_unmap(segment); /* arena slots cannot grow: give it back, map afresh */
+      segment = NULL;
+    }
     if (segment != NULL && segment->size < total) {
       sa_segment_t* grown = sa_os_grow_aligned(segment, segment->size, total, SA_SEGMENT_SIZE, 0);
       if (grown == NULL) {
@@ -134,7 +145,7 @@ void* sa_huge_alloc(sa_heap_t* heap, size_t size, size_t alignment, bool zero) {
     }
   }
   if (segment == NULL) {
-    segment = sa_segment_map(total, map_alignment, map_offset);
+    segment = sa_segment_map(total, map_alignment, map_offset, true);
     if (segment == NULL) {
       errno = ENOMEM;
       return NULL;
@@ -163,7 +174,7 @@ void* sa_huge_alloc(sa_heap_t* heap, size_t size, size_t alignment, bool zero) {
   sa_lock_acquire(&huge_lock);
   live_push(page);
   sa_lock_release(&huge_lock);
-  sa_stat_increase(&heap->tld->stats.huge, (int64_t)mapped);
+  huge_count(page, (int64_t)page->block_size);
   if (zero && !is_zero) memset(page->start, 0, size);
   return page->start;
 }
@@ -173,6 +184,7 @@ void sa_huge_free(sa_segment_t* segment, sa_page_t* page) {
   sa_lock_acquire(&huge_lock);
   live_remove(page);
   page->in_use = 0;
+  huge_count(page, -(int64_t)page->block_size);
   bool cached = page->start == (uint8_t*)segment + huge_header_size() && cache_put(segment, now_ms);
   cache_age(now_ms);
   sa_lock_release(&huge_lock);
@@ -189,8 +201,10 @@ void* sa_huge_realloc(void* p, size_t newsize) {
   size_t total = sa_align_up(offset + newsize, sa_os_page_size());
   if (total == segment->size) return p;
   if (total < segment->size && total >= segment->size / 2) return p; /* not worth a call */
+  if (sa_arena_contains(segment)) return total <= segment->size ? p : NULL; /* slots stay as they are */
   if (sa_os_remap(segment, segment->size, total) != segment) return NULL;
   segment->size = total;
+  huge_count(page, (int64_t)(total - offset) - (int64_t)page->block_size);
   page->block_size = total - offset;
   return p;
 }
@@ -211,8 +225,9 @@ void sa_huge_cache_flush(bool force) {
   for (int i = 0; i < count; i++) sa_segment_unmap(flushed[i]);
 }
 
-/* Frees (destroy) or disowns every huge block of the heap. */
-void sa_huge_heap_release(sa_heap_t* heap, bool free_blocks) {
+/* Frees (destroy) every huge block of the heap, or gives them to `new_owner`
+ * (heap delete; NULL at thread exit). */
+void sa_huge_heap_release(sa_heap_t* heap, bool free_blocks, sa_heap_t* new_owner) {
   sa_page_t* doomed = NULL;
   sa_lock_acquire(&huge_lock);
   for (sa_page_t* page = huge_live; page != NULL;) {
@@ -220,10 +235,11 @@ void sa_huge_heap_release(sa_heap_t* heap, bool free_blocks) {
     if (atomic_load_explicit(&page->heap, memory_order_relaxed) == heap) {
       if (free_blocks) {
         live_remove(page);
+        huge_count(page, -(int64_t)page->block_size);
         page->next = doomed;
         doomed = page;
       } else {
-        atomic_store_explicit(&page->heap, NULL, memory_order_relaxed);
+        atomic_store_explicit(&page->heap, new_owner, memory_order_relaxed);
       }
     }
     page = next;

@@ -69,7 +69,7 @@ void* sa_metadata_alloc(size_t size) {
     metadata_free[cls] = *(void**)p;
   } else {
     if (metadata_left < size) {
-      uint8_t* chunk = sa_os_alloc_aligned(SA_METADATA_CHUNK, sa_os_page_size(), 0);
+      uint8_t* chunk = sa_os_alloc_aligned(SA_METADATA_CHUNK, sa_os_page_size(), 0, true);
       if (chunk != NULL) {
         metadata_bump = chunk;
         metadata_left = SA_METADATA_CHUNK;
@@ -148,9 +148,11 @@ void sa_fork_prepare(void) {
   sa_segments_fork_prepare();
   void sa_huge_fork_prepare(void);
   sa_huge_fork_prepare();
+  sa_arenas_fork_prepare();
 }
 
 void sa_fork_parent(void) {
+  sa_arenas_fork_release();
   void sa_huge_fork_release(void);
   sa_huge_fork_release();
   sa_segments_fork_release();
@@ -184,6 +186,7 @@ void sa_process_init(void) {
   sa_os_init();
   sa_process_key = process_key_seed();
   sa_options_init();
+  sa_arenas_init();
   pthread_key_create(&thread_key, thread_done);
   atomic_store_explicit(&process_state, 2, memory_order_release);
   /* These may allocate (through us): the state above already says "done". */

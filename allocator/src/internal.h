@@ -244,18 +244,28 @@ void sa_segments_abandon_publish(sa_tld_t* tld);
 size_t sa_segments_reclaim(sa_heap_t* heap, size_t max);
 /* A free found the block's segment abandoned: take it over (false if we lost a race). */
 bool sa_segment_reclaim_on_free(sa_segment_t* segment);
-void sa_segment_cache_flush(sa_tld_t* tld, size_t keep);
+void sa_segment_cache_flush(sa_tld_t* tld, size_t keep, bool donate);
+void sa_segment_global_cache_flush(void);
 /* Purges the free pages whose purge delay has passed (all of them with force). */
 void sa_segments_purge_due(sa_tld_t* tld, int64_t now_ms, bool force);
 void sa_segment_free(sa_segment_t* segment, sa_tld_t* tld);
 /* Maps a segment; (segment + offset) is aligned to `alignment`. */
-sa_segment_t* sa_segment_map(size_t size, size_t alignment, size_t offset);
+sa_segment_t* sa_segment_map(size_t size, size_t alignment, size_t offset, bool commit);
 void sa_segment_unmap(sa_segment_t* segment);
 void sa_segment_map_move(sa_segment_t* from, sa_segment_t* to);
 void sa_segments_fork_prepare(void);
 void sa_segments_fork_release(void);
 size_t sa_page_usable_area(const sa_segment_t* segment, const sa_page_t* page, uint8_t** start);
 extern _Atomic(size_t) sa_abandoned_count;
+
+/* ---- arena.c --------------------------------------------------------------------- */
+
+void sa_arenas_init(void);
+void* sa_arena_alloc(size_t size, bool* large_pages);
+bool sa_arena_free(void* p, size_t size);
+bool sa_arena_contains(const void* p);
+void sa_arenas_fork_prepare(void);
+void sa_arenas_fork_release(void);
 
 /* ---- huge.c ------------------------------------------------------------------- */
 
@@ -291,8 +301,11 @@ void sa_stat_decrease(sa_stat_count_t* stat, int64_t amount);
 /* Counters touched from any thread (OS calls): atomic. */
 typedef struct sa_os_stats_s {
   _Atomic(int64_t) mmap_calls, munmap_calls, madvise_calls, mremap_calls;
-  _Atomic(int64_t) reserved_current, reserved_peak, purged_total;
+  _Atomic(int64_t) reserved_current, reserved_peak, purged_total, committed_current, committed_peak;
+  _Atomic(int64_t) huge_current, huge_peak, huge_total; /* bytes in huge blocks: freed from any thread */
 } sa_os_stats_t;
+/* Adds delta to an atomic current value and raises its peak. */
+void sa_stat_atomic_add(_Atomic(int64_t)* current, _Atomic(int64_t)* peak, int64_t delta);
 extern sa_os_stats_t sa_os_stats;
 void sa_stats_merge_thread(sa_tld_t* tld); /* at thread exit */
 void sa_stats_print_at_exit(void);

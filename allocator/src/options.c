@@ -9,6 +9,8 @@
 extern char** environ;
 
 #define SA_ENV_PREFIX "SHARDALLOC_"
+/* The largest value an option takes (2^53 bytes is far beyond any machine). */
+#define SA_OPTION_MAX ((unsigned long long)1 << 53)
 
 typedef enum option_kind_e { KIND_BOOL, KIND_LONG, KIND_SIZE } option_kind_t;
 
@@ -60,7 +62,6 @@ static void refresh_cached(void) {
   sa_opt_segment_cache = options[sa_option_segment_cache].value;
   sa_opt_abort_on_error = options[sa_option_abort_on_error].value;
   sa_opt_show_errors = options[sa_option_show_errors].value;
-  sa_debug_fail_os_after(options[sa_option_fail_os_after].value);
   if (options[sa_option_generic_collect].value <= 0) options[sa_option_generic_collect].value = 1;
 }
 
@@ -73,6 +74,7 @@ sa_decl_export void sa_option_set(sa_option_t option, long value) {
   if ((unsigned)option >= _sa_option_count) return;
   options[option].value = value;
   refresh_cached();
+  if (option == sa_option_fail_os_after) sa_debug_fail_os_after(value);
 }
 
 sa_decl_export void sa_option_enable(sa_option_t option) { sa_option_set(option, 1); }
@@ -99,12 +101,13 @@ static bool parse_bool(const char* s, long* out) {
 /* A decimal integer with an optional K/M/G suffix (sizes only). */
 static bool parse_number(const char* s, bool allow_suffix, long* out) {
   bool negative = *s == '-';
+  if (negative && allow_suffix) return false; /* sizes are never negative */
   if (negative) s++;
   if (*s < '0' || *s > '9') return false;
   unsigned long long n = 0;
   for (; *s >= '0' && *s <= '9'; s++) {
     n = n * 10 + (unsigned)(*s - '0');
-    if (n > (unsigned long long)1 << 50) return false;
+    if (n > SA_OPTION_MAX) return false;
   }
   if (allow_suffix && *s != 0) {
     int shift = 0;
@@ -117,9 +120,10 @@ static bool parse_number(const char* s, bool allow_suffix, long* out) {
     s++;
     if ((*s | 0x20) == 'i') s++;
     if ((*s | 0x20) == 'b') s++;
+    if (n > (SA_OPTION_MAX >> shift)) return false; /* would not fit */
     n <<= shift;
   }
-  if (*s != 0 || n > (unsigned long long)1 << 53) return false;
+  if (*s != 0 || n > SA_OPTION_MAX) return false;
   *out = negative ? -(long)n : (long)n;
   return true;
 }
@@ -182,5 +186,6 @@ void sa_options_init(void) {
     options[found].value = value;
   }
   refresh_cached();
+  if (options[sa_option_fail_os_after].value > 0) sa_debug_fail_os_after(options[sa_option_fail_os_after].value);
   if (options[sa_option_verbose].value) print_options();
 }

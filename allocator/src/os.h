@@ -15,13 +15,24 @@ void sa_os_init(void);
 /* The OS page size (4 KiB here; 16 KiB or 64 KiB on some aarch64 systems). */
 size_t sa_os_page_size(void);
 
-/* Maps `size` bytes (a multiple of the page size) of zeroed, read-write memory
- * whose address p satisfies (p + offset) % alignment == 0; alignment is a power of
- * two. Returns NULL (errno ENOMEM) on failure. */
-void* sa_os_alloc_aligned(size_t size, size_t alignment, size_t offset);
+/* Maps `size` bytes (a multiple of the page size) of zeroed memory whose address p
+ * satisfies (p + offset) % alignment == 0; alignment is a power of two. With
+ * `commit` the memory is read-write at once, else inaccessible until sa_os_commit.
+ * Returns NULL (errno ENOMEM) on failure. */
+void* sa_os_alloc_aligned(size_t size, size_t alignment, size_t offset, bool commit);
 
-/* Unmaps memory from sa_os_alloc_aligned (or a page-aligned part of it). */
-void sa_os_free(void* p, size_t size);
+/* Maps `size` bytes of huge OS pages of `page_size` (2 MiB or 1 GiB), aligned to
+ * `alignment` (a multiple of page_size); NULL when the system has none to give. */
+void* sa_os_alloc_large_pages(size_t size, size_t alignment, size_t page_size);
+
+/* Makes reserved memory read-write, or inaccessible again (dropping its contents).
+ * Return false if the OS refused. */
+bool sa_os_commit(void* p, size_t size);
+bool sa_os_decommit(void* p, size_t size);
+
+/* Unmaps memory from sa_os_alloc_aligned (or a page-aligned part of it), of which
+ * `committed` bytes were read-write (for the statistics). */
+void sa_os_free(void* p, size_t size, size_t committed);
 
 /* Tells the OS it may drop the contents of these pages (they read back as zero or
  * as their old contents; the mapping stays usable). Used to give memory back.
@@ -38,8 +49,8 @@ void* sa_os_remap(void* p, size_t old_size, size_t new_size);
  * Returns the new address, or NULL (the old mapping then stays as it was). */
 void* sa_os_grow_aligned(void* p, size_t old_size, size_t new_size, size_t alignment, size_t offset);
 
-/* Asks for transparent huge pages on this range (a hint). */
-void sa_os_advise_huge(void* p, size_t size);
+/* Asks for (enable) or against transparent huge pages on this range (a hint). */
+void sa_os_advise_thp(void* p, size_t size, bool enable);
 
 /* Writes a message straight to standard error, without stdio. */
 void sa_os_write_stderr(const char* msg, size_t len);

@@ -183,7 +183,7 @@ static sa_page_t* page_fresh(sa_heap_t* heap, size_t bin) {
   sa_assert(page->reserved > 0);
   sa_page_queue_push_front(heap, &heap->queues[bin], page);
   heap->page_count++;
-  heap->tld->stats.bins[bin]++;
+  sa_stat_increase(&heap->tld->stats.bin_pages[bin], 1);
   return page;
 }
 
@@ -231,6 +231,7 @@ void sa_page_adopt(sa_heap_t* heap, sa_page_t* page) {
   atomic_store_explicit(&page->heap, heap, memory_order_release);
   page_queue_push_back(&heap->queues[page->bin], page);
   heap->page_count++;
+  sa_stat_increase(&heap->tld->stats.bin_pages[page->bin], 1);
   if (heap->queues[page->bin].first == page) sa_heap_direct_update(heap, page->bin);
 }
 
@@ -244,6 +245,7 @@ void sa_page_free_to_segment(sa_heap_t* heap, sa_page_t* page) {
   bool was_first = queue->first == page;
   sa_page_queue_remove(heap, queue, page);
   heap->page_count--;
+  sa_stat_decrease(&heap->tld->stats.bin_pages[page->bin], 1);
   if (was_first && !(page->flags & SA_PAGE_IN_FULL)) sa_heap_direct_update(heap, page->bin);
   atomic_store_explicit(&page->heap, NULL, memory_order_relaxed);
   sa_segment_page_free(heap->tld, page);
@@ -265,8 +267,9 @@ void sa_page_retire(sa_heap_t* heap, sa_page_t* page) {
     sa_page_free_to_segment(heap, page);
   }
   /* A thread that only frees, or allocates from pages it already has, never takes
-   * the generic path: let it purge what is due from here now and then. */
+   * the generic path: let it collect (pages other threads emptied) and purge what is
+   * due from here now and then. */
   sa_tld_t* tld = heap->tld;
-  if (tld->purge_list != NULL && ++tld->heartbeat % SA_RETIRE_CLOCK_INTERVAL == 0) sa_heap_collect_if_due(heap);
+  if (++tld->heartbeat % SA_RETIRE_CLOCK_INTERVAL == 0) sa_heap_collect_if_due(heap);
   errno = saved_errno;
 }

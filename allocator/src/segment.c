@@ -9,6 +9,7 @@
 #include "internal.h"
 
 static void page_purge(sa_segment_t* segment, size_t index);
+static void segment_purge_range(sa_segment_t* segment, size_t offset, size_t size);
 static void purge_list_remove(sa_tld_t* tld, sa_segment_t* segment);
 
 /* ---- the segment map: which 4 MiB regions are our segments ---------------------
@@ -65,7 +66,11 @@ static void segment_init(sa_segment_t* segment, sa_page_kind_t kind, size_t size
   static const uint8_t shifts[] = {SA_SMALL_PAGE_SHIFT, SA_MEDIUM_PAGE_SHIFT, SA_SEGMENT_SHIFT, 63};
   static const uint32_t counts[] = {SA_SMALL_PAGES_PER_SEGMENT, SA_MEDIUM_PAGES_PER_SEGMENT, 1, 1};
   uint32_t page_count = counts[kind];
+  /* How the memory was mapped outlives the segment's reuse from the cache. */
+  bool is_committed = segment->is_committed, large_pages = segment->large_pages;
   memset(segment, 0, sizeof(sa_segment_t) + page_count * sizeof(sa_page_t));
+  segment->is_committed = is_committed;
+  segment->large_pages = large_pages;
   segment->cookie = (uintptr_t)segment ^ sa_process_key;
   segment->size = size;
   segment->page_shift = shifts[kind];
@@ -77,11 +82,51 @@ static void segment_init(sa_segment_t* segment, sa_page_kind_t kind, size_t size
 
 /* ---- obtaining and releasing segments -------------------------------------------- */
 
-/* Maps `size` bytes for a segment; (segment + offset) is aligned to `alignment`. */
-sa_segment_t* sa_segment_map(size_t size, size_t alignment, size_t offset) {
-  sa_segment_t* segment = sa_os_alloc_aligned(size, alignment, offset);
-  if (segment == NULL) return NULL;
+/* Whether large OS pages are still worth trying: off after the first refusal. */
+static _Atomic(bool) large_pages_refused;
+#define SA_LARGE_OS_PAGE ((size_t)2 * SA_MiB)
+
+/* Maps `size` bytes for a segment; (segment + offset) is aligned to `alignment`.
+ * In order: reserved arenas, large OS pages (allow_large_os_pages), plain pages;
+ * with limit_os_alloc only the arenas. Segments that are not committed up front
+ * (eager_commit off) get their header committed here and their pages on use. */
+sa_segment_t* sa_segment_map(size_t size, size_t alignment, size_t offset, bool commit) {
+  sa_segment_t* segment = NULL;
+  bool large_pages = false;
+  if (alignment == SA_SEGMENT_SIZE && offset == 0) segment = sa_arena_alloc(size, &large_pages);
+  if (segment == NULL && sa_option_is_enabled(sa_option_limit_os_alloc)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (segment != NULL) commit = true;
+  if (segment == NULL && sa_option_is_enabled(sa_option_allow_large_os_pages) && size % SA_LARGE_OS_PAGE == 0 &&
+      offset == 0 && !atomic_load_explicit(&large_pages_refused, memory_order_relaxed)) {
+    segment = sa_os_alloc_large_pages(size, alignment, SA_LARGE_OS_PAGE);
+    if (segment != NULL) {
+      large_pages = commit = true;
+    } else if (!atomic_exchange(&large_pages_refused, true)) {
+      sa_warning("no 2 MiB huge OS pages available (see /proc/sys/vm/nr_hugepages): using normal pages%s",
+                 sa_option_is_enabled(sa_option_allow_thp) ? " with transparent huge pages" : "");
+    }
+  }
+  if (segment == NULL) {
+    segment = sa_os_alloc_aligned(size, alignment, offset, commit);
+    if (segment == NULL) return NULL;
+    /* Without allow_thp the kernel must not back us with transparent huge pages;
+     * with allow_large_os_pages (when no real ones are left) we ask for them. Not by
+     * default: a touched 4 KiB would cost 2 MiB of RSS, and on these VMs even dense
+     * huge blocks ran slower with them (malloc-large: 1.2-1.8 s against 0.8 s). */
+    if (!sa_option_is_enabled(sa_option_allow_thp)) sa_os_advise_thp(segment, size, false);
+    else if (sa_option_is_enabled(sa_option_allow_large_os_pages)) sa_os_advise_thp(segment, size, true);
+  }
+  if (!commit && !sa_os_commit(segment, segment_header_size(SA_SMALL_PAGES_PER_SEGMENT))) {
+    sa_os_free(segment, size, 0);
+    errno = ENOMEM;
+    return NULL;
+  }
   segment_map_set(segment, true);
+  segment->is_committed = commit;
+  segment->large_pages = large_pages;
   return segment;
 }
 
@@ -92,10 +137,66 @@ void sa_segment_map_move(sa_segment_t* from, sa_segment_t* to) {
   segment_map_set(to, true);
 }
 
+/* Bytes of the segment that are read-write (all, unless it commits on use). */
+static size_t segment_committed_bytes(const sa_segment_t* segment) {
+  if (segment->is_committed) return segment->size;
+  size_t bytes = segment_header_size(SA_SMALL_PAGES_PER_SEGMENT);
+  for (uint32_t i = 0; i < segment->page_count; i++) {
+    if (segment->pages[i].is_committed) bytes += (size_t)1 << segment->page_shift;
+  }
+  return bytes;
+}
+
 void sa_segment_unmap(sa_segment_t* segment) {
   segment_map_set(segment, false);
   segment->cookie = 0;
-  sa_os_free(segment, segment->size);
+  if (!sa_arena_free(segment, segment->size)) sa_os_free(segment, segment->size, segment_committed_bytes(segment));
+}
+
+/* Empty segments that exited threads left, for the next thread to reuse (purged,
+ * like the per-thread caches). With purge_delay -1 nothing is given back at all. */
+#define SA_GLOBAL_SEGMENT_CACHE 16
+static sa_lock_t global_cache_lock = SA_LOCK_INIT;
+static sa_segment_t* global_cache;
+static size_t global_cache_count;
+
+static sa_segment_t* global_cache_pop(void) {
+  if (global_cache == NULL) return NULL; /* racy peek: a miss only costs an mmap */
+  sa_lock_acquire(&global_cache_lock);
+  sa_segment_t* segment = global_cache;
+  if (segment != NULL) {
+    global_cache = segment->next;
+    global_cache_count--;
+  }
+  sa_lock_release(&global_cache_lock);
+  return segment;
+}
+
+/* Keeps an empty segment in the global cache; false if it is full. */
+static bool global_cache_push(sa_segment_t* segment) {
+  bool kept = false;
+  sa_lock_acquire(&global_cache_lock);
+  if (sa_opt_purge_delay_ms < 0 || global_cache_count < SA_GLOBAL_SEGMENT_CACHE) {
+    segment->next = global_cache;
+    global_cache = segment;
+    global_cache_count++;
+    kept = true;
+  }
+  sa_lock_release(&global_cache_lock);
+  return kept;
+}
+
+void sa_segment_global_cache_flush(void) {
+  sa_lock_acquire(&global_cache_lock);
+  sa_segment_t* list = global_cache;
+  global_cache = NULL;
+  global_cache_count = 0;
+  sa_lock_release(&global_cache_lock);
+  while (list != NULL) {
+    sa_segment_t* next = list->next;
+    sa_segment_unmap(list);
+    list = next;
+  }
 }
 
 static sa_segment_t* segment_alloc(sa_tld_t* tld, sa_page_kind_t kind) {
@@ -103,8 +204,10 @@ static sa_segment_t* segment_alloc(sa_tld_t* tld, sa_page_kind_t kind) {
   if (segment != NULL) {
     tld->cache = segment->next;
     tld->cache_count--;
+  } else if ((segment = global_cache_pop()) != NULL) {
+    /* reused as it is: purged when it was cached */
   } else {
-    segment = sa_segment_map(SA_SEGMENT_SIZE, SA_SEGMENT_SIZE, 0);
+    segment = sa_segment_map(SA_SEGMENT_SIZE, SA_SEGMENT_SIZE, 0, sa_option_is_enabled(sa_option_eager_commit));
     if (segment == NULL) return NULL;
   }
   segment_init(segment, kind, SA_SEGMENT_SIZE, tld);
@@ -120,13 +223,14 @@ void sa_segment_free(sa_segment_t* segment, sa_tld_t* tld) {
     tld->segment_count--;
     sa_stat_decrease(&tld->stats.segments, 1);
   }
-  if (tld != NULL && segment->size == SA_SEGMENT_SIZE && tld->cache_count < (size_t)sa_opt_segment_cache) {
+  bool keep_all = sa_opt_purge_delay_ms < 0; /* purge_delay -1: never give memory back */
+  if (tld != NULL && segment->size == SA_SEGMENT_SIZE &&
+      (keep_all || tld->cache_count < (size_t)sa_opt_segment_cache)) {
     /* Keep it for reuse, but give its memory back beyond the header (its pages are
      * all free). Reuse faults the pages in again; that is the price of a low RSS. */
     if (sa_opt_purge_delay_ms >= 0) {
       size_t header = segment_header_size(segment->page_count);
-      sa_os_purge((uint8_t*)segment + header, SA_SEGMENT_SIZE - header,
-                  sa_option_is_enabled(sa_option_purge_decommits));
+      segment_purge_range(segment, header, SA_SEGMENT_SIZE - header);
     }
     segment->next = tld->cache;
     tld->cache = segment;
@@ -136,12 +240,14 @@ void sa_segment_free(sa_segment_t* segment, sa_tld_t* tld) {
   sa_segment_unmap(segment);
 }
 
-void sa_segment_cache_flush(sa_tld_t* tld, size_t keep) {
+/* Empties the thread's cache down to `keep` segments: to the global cache when
+ * `donate` (thread exit), else back to the OS. */
+void sa_segment_cache_flush(sa_tld_t* tld, size_t keep, bool donate) {
   while (tld->cache_count > keep) {
     sa_segment_t* segment = tld->cache;
     tld->cache = segment->next;
     tld->cache_count--;
-    sa_segment_unmap(segment);
+    if (!donate || !global_cache_push(segment)) sa_segment_unmap(segment);
   }
 }
 
@@ -192,6 +298,13 @@ sa_page_t* sa_segment_page_alloc(sa_heap_t* heap, size_t block_size) {
     }
   }
   sa_assert(page != NULL);
+  if (!segment->is_committed && !page->is_committed) {
+    if (!sa_os_commit((uint8_t*)segment + ((size_t)(page - segment->pages) << segment->page_shift),
+                      (size_t)1 << segment->page_shift)) {
+      return NULL; /* the caller reports ENOMEM; the page stays free */
+    }
+    page->is_committed = 1;
+  }
   page->in_use = 1;
   segment->purge_mask &= ~((uint64_t)1 << (page - segment->pages)); /* still resident: no purge needed */
   segment->used++;
@@ -232,11 +345,27 @@ void sa_segment_page_free(sa_tld_t* tld, sa_page_t* page) {
 
 /* ---- purging free pages ----------------------------------------------------------- */
 
+/* Gives back the memory of [offset, offset + size) of a segment, whose pages are
+ * free: decommitted when the segment commits on use, else purged. */
+static void segment_purge_range(sa_segment_t* segment, size_t offset, size_t size) {
+  uint8_t* p = (uint8_t*)segment + offset;
+  if (segment->large_pages) {
+    sa_os_purge(p, size, true);
+  } else if (!segment->is_committed) {
+    sa_os_decommit(p, size);
+    size_t first = offset >> segment->page_shift;
+    size_t last = (offset + size - 1) >> segment->page_shift;
+    for (size_t i = first; i <= last && i < segment->page_count; i++) segment->pages[i].is_committed = 0;
+  } else {
+    sa_os_purge(p, size, sa_option_is_enabled(sa_option_purge_decommits));
+  }
+}
+
 static void page_purge(sa_segment_t* segment, size_t index) {
   uint8_t* start;
   size_t area = sa_page_usable_area(segment, &segment->pages[index], &start);
   uintptr_t from = sa_align_up((uintptr_t)start, sa_os_page_size());
-  sa_os_purge((void*)from, (size_t)((uintptr_t)start + area - from), sa_option_is_enabled(sa_option_purge_decommits));
+  segment_purge_range(segment, from - (uintptr_t)segment, (size_t)((uintptr_t)start + area - from));
 }
 
 /* Purges the pending pages of a segment, a run of neighbouring pages in one call. */
@@ -253,10 +382,7 @@ static void segment_purge_pending(sa_segment_t* segment) {
       page_purge(segment, 0); /* the first page shares its start with the header */
       first = 1;
     }
-    if (end > first) {
-      sa_os_purge((uint8_t*)segment + first * page_size, (end - first) * page_size,
-                  sa_option_is_enabled(sa_option_purge_decommits));
-    }
+    if (end > first) segment_purge_range(segment, first * page_size, (end - first) * page_size);
   }
 }
 

@@ -20,6 +20,13 @@ void sa_stat_increase(sa_stat_count_t* stat, int64_t amount) {
 
 void sa_stat_decrease(sa_stat_count_t* stat, int64_t amount) { stat->current -= amount; }
 
+void sa_stat_atomic_add(_Atomic(int64_t)* current, _Atomic(int64_t)* peak, int64_t delta) {
+  int64_t now = atomic_fetch_add_explicit(current, delta, memory_order_relaxed) + delta;
+  int64_t seen = atomic_load_explicit(peak, memory_order_relaxed);
+  while (now > seen && !atomic_compare_exchange_weak(peak, &seen, now)) {
+  }
+}
+
 static void merge_count(sa_stat_count_t* into, const sa_stat_count_t* from) {
   into->current += from->current;
   into->total += from->total;
@@ -29,14 +36,16 @@ static void merge_count(sa_stat_count_t* into, const sa_stat_count_t* from) {
 static void merge(sa_stats_t* into, const sa_stats_t* from) {
   merge_count(&into->segments, &from->segments);
   merge_count(&into->pages, &from->pages);
-  merge_count(&into->huge, &from->huge);
   merge_count(&into->abandoned, &from->abandoned);
   merge_count(&into->reclaimed, &from->reclaimed);
   merge_count(&into->threads, &from->threads);
   into->malloc_slow += from->malloc_slow;
   into->page_extend += from->page_extend;
   into->remote_notify += from->remote_notify;
-  for (size_t i = 0; i <= SA_BIN_HUGE; i++) into->bins[i] += from->bins[i];
+  for (size_t i = 0; i <= SA_BIN_HUGE; i++) {
+    merge_count(&into->bin_pages[i], &from->bin_pages[i]);
+    merge_count(&into->bin_blocks[i], &from->bin_blocks[i]);
+  }
 }
 
 void sa_stats_merge_thread(sa_tld_t* tld) {
@@ -88,8 +97,9 @@ static void describe(text_t* t, bool table) {
   SA_ROW("pages.current", s.pages.current);
   SA_ROW("pages.peak", s.pages.peak);
   SA_ROW("pages.total", s.pages.total);
-  SA_ROW("huge.bytes.current", s.huge.current);
-  SA_ROW("huge.bytes.total", s.huge.total);
+  SA_ROW("huge.bytes.current", atomic_load(&sa_os_stats.huge_current));
+  SA_ROW("huge.bytes.peak", atomic_load(&sa_os_stats.huge_peak));
+  SA_ROW("huge.bytes.total", atomic_load(&sa_os_stats.huge_total));
   SA_ROW("threads.total", s.threads.total);
   SA_ROW("malloc.slow", s.malloc_slow);
   SA_ROW("page.extend", s.page_extend);
@@ -99,6 +109,8 @@ static void describe(text_t* t, bool table) {
   SA_ROW("os.mremap", atomic_load(&sa_os_stats.mremap_calls));
   SA_ROW("os.reserved.current", atomic_load(&sa_os_stats.reserved_current));
   SA_ROW("os.reserved.peak", atomic_load(&sa_os_stats.reserved_peak));
+  SA_ROW("os.committed.current", atomic_load(&sa_os_stats.committed_current));
+  SA_ROW("os.committed.peak", atomic_load(&sa_os_stats.committed_peak));
   SA_ROW("os.purged.total", atomic_load(&sa_os_stats.purged_total));
   SA_ROW("elapsed.ms", elapsed);
   SA_ROW("user.ms", usage.ru_utime.tv_sec * 1000 + usage.ru_utime.tv_usec / 1000);
@@ -107,10 +119,19 @@ static void describe(text_t* t, bool table) {
   SA_ROW("faults.major", usage.ru_majflt);
   SA_ROW("rss.peak.kib", usage.ru_maxrss);
   for (size_t bin = 0; bin <= SA_BIN_LARGEST; bin++) {
-    if (s.bins[bin] == 0) continue;
-    char name[48];
-    snprintf(name, sizeof(name), "bin.%zu.pages", sa_bin_block_size(bin));
-    SA_ROW(name, s.bins[bin]);
+    if (s.bin_pages[bin].total == 0) continue;
+    size_t size = sa_bin_block_size(bin);
+    const sa_stat_count_t* kinds[] = {&s.bin_pages[bin], &s.bin_blocks[bin]};
+    const char* kind_names[] = {"pages", "blocks"};
+    for (size_t k = 0; k < (SA_DEBUG ? 2 : 1); k++) {
+      char name[64];
+      snprintf(name, sizeof(name), "bin.%zu.%s.current", size, kind_names[k]);
+      SA_ROW(name, kinds[k]->current);
+      snprintf(name, sizeof(name), "bin.%zu.%s.peak", size, kind_names[k]);
+      SA_ROW(name, kinds[k]->peak);
+      snprintf(name, sizeof(name), "bin.%zu.%s.total", size, kind_names[k]);
+      SA_ROW(name, kinds[k]->total);
+    }
   }
 #undef SA_ROW
 }
@@ -124,7 +145,7 @@ sa_decl_export size_t sa_stats_dump(char* buf, size_t size) {
 }
 
 sa_decl_export void sa_stats_print(void) {
-  char buf[8192];
+  char buf[32768];
   text_t t = {buf, sizeof(buf), 0};
   text_add(&t, "shardalloc statistics\n");
   describe(&t, true);
@@ -138,13 +159,16 @@ sa_decl_export void sa_stats_reset(void) {
   sa_heap_t* heap = sa_heap_default;
   if (heap != &sa_heap_empty) {
     sa_stats_t* s = &heap->tld->stats;
-    sa_stat_count_t* counts[] = {&s->segments, &s->pages, &s->huge, &s->abandoned, &s->reclaimed, &s->threads};
+    sa_stat_count_t* counts[] = {&s->segments, &s->pages, &s->abandoned, &s->reclaimed, &s->threads};
     for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
       counts[i]->total = counts[i]->current;
       counts[i]->peak = counts[i]->current;
     }
     s->malloc_slow = s->page_extend = s->remote_notify = 0;
-    memset(s->bins, 0, sizeof(s->bins));
+    for (size_t i = 0; i <= SA_BIN_HUGE; i++) {
+      s->bin_pages[i].total = s->bin_pages[i].peak = s->bin_pages[i].current;
+      s->bin_blocks[i].total = s->bin_blocks[i].peak = s->bin_blocks[i].current;
+    }
   }
   atomic_store(&sa_os_stats.mmap_calls, 0);
   atomic_store(&sa_os_stats.munmap_calls, 0);

@@ -118,7 +118,8 @@ typedef struct sa_page_s {
   struct sa_page_s* prev;
   struct sa_page_s* notified_next; /* in the heap's list of full pages that got room */
   uint64_t retire_epoch; /* when an empty page was kept back (see page_retire) */
-  uint8_t padding_[8];   /* to SA_PAGE_STRUCT_SIZE */
+  uint8_t is_committed;  /* its memory is read-write (matters when eager_commit is off) */
+  uint8_t padding_[7];   /* to SA_PAGE_STRUCT_SIZE */
 } sa_page_t;
 
 /* A power of two, so that finding a page from a pointer is two shifts. */
@@ -149,6 +150,8 @@ struct sa_segment_s {
   int64_t purge_at_ms;          /* when they are due (purge_delay after the last free) */
   sa_segment_t* purge_next;     /* in its tld's list of segments with pages to purge */
   bool in_purge_list;
+  bool is_committed;            /* all of it is read-write (else its pages commit on use) */
+  bool large_pages;             /* backed by huge OS pages (purge, never decommit) */
   sa_tld_t* tld;                /* owning thread's data; NULL while abandoned */
   sa_segment_t* next;           /* in a tld's queue of segments with free pages */
   sa_segment_t* prev;
@@ -180,14 +183,15 @@ typedef struct sa_stat_count_s {
 typedef struct sa_stats_s {
   sa_stat_count_t segments;
   sa_stat_count_t pages;
-  sa_stat_count_t huge;            /* bytes in huge blocks */
   sa_stat_count_t abandoned;       /* segments */
   sa_stat_count_t reclaimed;       /* segments */
   sa_stat_count_t threads;
   int64_t malloc_slow;             /* calls into the generic path */
   int64_t page_extend;
   int64_t remote_notify;
-  int64_t bins[SA_BIN_HUGE + 1];   /* pages initialised per bin */
+  sa_stat_count_t bin_pages[SA_BIN_HUGE + 1];  /* pages per size class */
+  sa_stat_count_t bin_blocks[SA_BIN_HUGE + 1]; /* blocks per size class (debug builds: it
+                                                  costs an instruction per malloc and free) */
 } sa_stats_t;
 
 struct sa_tld_s {
