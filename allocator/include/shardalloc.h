@@ -152,6 +152,7 @@ typedef enum sa_option_e {
   sa_option_large_cache,           /* bytes of freed huge blocks kept for reuse */
   sa_option_abort_on_error,        /* abort on detected heap corruption (else continue) */
   sa_option_fail_os_after,         /* testing: the n-th OS memory request fails (0 never) */
+  sa_option_remote_batch,          /* frees into another thread's page gathered per push */
   _sa_option_count
 } sa_option_t;
 

@@ -89,6 +89,7 @@ sa_decl_noinline void* sa_heap_malloc_generic(sa_heap_t* heap, size_t size, bool
   }
   sa_tld_t* tld = heap->tld;
   tld->stats.malloc_slow++;
+  sa_remote_batch_flush();
   if (sa_unlikely(++tld->heartbeat % SA_CLOCK_CHECK_INTERVAL == 0)) sa_heap_collect_if_due(heap);
   if (atomic_load_explicit(&heap->notified, memory_order_relaxed) != NULL) {
     sa_heap_drain_notified(heap);

@@ -63,18 +63,19 @@ sa_decl_noinline void sa_free_generic(void* p) {
   errno = saved_errno;
 }
 
-/* Lock-free push onto page->thread_free. When the page sits in its owner's full
- * queue (notify state WANTED), the first such free also links the page into the
- * owner heap's `notified` list so the owner learns the page has room again. The
- * BUSY state keeps the owner from freeing the page or its heap meanwhile. */
-void sa_free_remote(sa_page_t* page, sa_block_t* block) {
+/* Lock-free push of the chain head..tail onto page->thread_free. When the page
+ * sits in its owner's full queue (notify state WANTED), the first such push also
+ * links the page into the owner heap's `notified` list so the owner learns the page
+ * has room again. The BUSY state keeps the owner from freeing the page or its heap
+ * meanwhile. */
+static void push_thread_free(sa_page_t* page, sa_block_t* head, sa_block_t* tail) {
   uintptr_t tf = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
   sa_notify_t state;
   for (;;) {
     state = sa_tf_notify(tf);
-    block->next = sa_tf_block(tf);
+    tail->next = sa_tf_block(tf);
     sa_notify_t next_state = (state == SA_NOTIFY_WANTED) ? SA_NOTIFY_BUSY : state;
-    if (atomic_compare_exchange_weak_explicit(&page->thread_free, &tf, sa_tf_make(block, next_state),
+    if (atomic_compare_exchange_weak_explicit(&page->thread_free, &tf, sa_tf_make(head, next_state),
                                               memory_order_release, memory_order_relaxed)) {
       break;
     }
@@ -82,16 +83,69 @@ void sa_free_remote(sa_page_t* page, sa_block_t* block) {
   if (state != SA_NOTIFY_WANTED) return;
 
   sa_heap_t* heap = atomic_load_explicit(&page->heap, memory_order_acquire);
-  sa_page_t* head = atomic_load_explicit(&heap->notified, memory_order_relaxed);
+  sa_page_t* first = atomic_load_explicit(&heap->notified, memory_order_relaxed);
   do {
-    page->notified_next = head;
-  } while (!atomic_compare_exchange_weak_explicit(&heap->notified, &head, page, memory_order_release,
+    page->notified_next = first;
+  } while (!atomic_compare_exchange_weak_explicit(&heap->notified, &first, page, memory_order_release,
                                                   memory_order_relaxed));
   tf = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
   while (!atomic_compare_exchange_weak_explicit(&page->thread_free, &tf,
                                                 sa_tf_make(sa_tf_block(tf), SA_NOTIFY_DONE),
                                                 memory_order_release, memory_order_relaxed)) {
   }
+}
+
+/* ---- remote batches -------------------------------------------------------------
+ * A thread gathers its frees into one page of another thread (the common case of a
+ * consumer freeing a producer's blocks one after the other) and pushes them in one
+ * CAS: fewer atomic operations, and the owner's page line moves between cores once a
+ * batch instead of once a block. At most `remote_batch` blocks wait; the batch goes
+ * out when a free goes to another page, when the thread allocates through the slow
+ * path, collects, or exits. Pages of first-class heaps are never batched: such a
+ * heap may be destroyed at any moment, pages and all. */
+typedef struct sa_remote_batch_s {
+  sa_page_t* page;
+  sa_block_t* head;
+  sa_block_t* tail;
+  long count;
+} sa_remote_batch_t;
+
+static __thread sa_remote_batch_t remote_batch __attribute__((tls_model("initial-exec")));
+
+void sa_remote_batch_flush(void) {
+  sa_remote_batch_t* batch = &remote_batch;
+  if (batch->page == NULL) return;
+  push_thread_free(batch->page, batch->head, batch->tail);
+  batch->page = NULL;
+  batch->count = 0;
+}
+
+static bool page_batchable(const sa_page_t* page) {
+  /* Heap structures are never unmapped, so reading a stale one is safe. */
+  const sa_heap_t* heap = atomic_load_explicit(&((sa_page_t*)page)->heap, memory_order_acquire);
+  return heap != NULL && heap->is_default;
+}
+
+void sa_free_remote(sa_page_t* page, sa_block_t* block) {
+  long batch_max = sa_opt_remote_batch;
+  if (batch_max <= 1 || !page_batchable(page)) {
+    push_thread_free(page, block, block);
+    return;
+  }
+  sa_remote_batch_t* batch = &remote_batch;
+  if (batch->page != page) {
+    if (batch->page != NULL) sa_remote_batch_flush();
+    else sa_thread_watch_exit(); /* the batch must go out when the thread ends */
+    batch->page = page;
+    batch->head = batch->tail = block;
+    block->next = NULL;
+    batch->count = 1;
+  } else {
+    block->next = batch->head;
+    batch->head = block;
+    batch->count++;
+  }
+  if (batch->count >= batch_max) sa_remote_batch_flush();
 }
 
 sa_decl_export void sa_free_sized(void* p, size_t size) {

@@ -170,6 +170,7 @@ sa_decl_export bool sa_heap_contains(const sa_heap_t* heap, const void* p) {
 }
 
 sa_decl_export void sa_collect(bool force) {
+  sa_remote_batch_flush();
   sa_heap_t* heap = sa_heap_default;
   if (heap == &sa_heap_empty) {
     sa_huge_cache_flush(force);

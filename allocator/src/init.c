@@ -96,7 +96,12 @@ void sa_metadata_free(void* p, size_t size) {
 
 /* ---- threads -------------------------------------------------------------------- */
 
+/* The thread-specific value of a thread that has no heap but batched remote frees. */
+static char heapless_thread;
+
 static void thread_done(void* value) {
+  sa_remote_batch_flush();
+  if (value == &heapless_thread) return;
   sa_heap_t* heap = value;
   if (heap == NULL || heap->tld == NULL) return;
   sa_heap_default = (sa_heap_t*)&sa_heap_empty; /* a later malloc starts afresh */
@@ -110,11 +115,22 @@ static void thread_done(void* value) {
 }
 
 sa_decl_export void sa_thread_done(void) {
+  sa_remote_batch_flush();
   sa_heap_t* heap = sa_heap_default;
   if (heap == &sa_heap_empty) return;
   sa_heap_t* own = heap->tld->heap_default;
   pthread_setspecific(thread_key, NULL);
   thread_done(own);
+}
+
+void sa_thread_watch_exit(void) {
+  static __thread bool watched __attribute__((tls_model("initial-exec")));
+  if (watched || sa_heap_default != &sa_heap_empty) return; /* a heap's thread is watched already */
+  watched = true;
+  sa_process_init();
+  pthread_setspecific(thread_key, &heapless_thread);
+  /* pthread_setspecific may have allocated (high key numbers), giving us a heap. */
+  if (sa_heap_default != &sa_heap_empty) pthread_setspecific(thread_key, sa_heap_default);
 }
 
 sa_heap_t* sa_heap_for_thread(void) {

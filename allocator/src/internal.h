@@ -165,6 +165,8 @@ extern __thread sa_heap_t* sa_heap_default __attribute__((tls_model("initial-exe
 extern const sa_heap_t sa_heap_empty;
 extern const sa_page_t sa_page_empty;
 extern uintptr_t sa_process_key; /* random per process, for segment cookies */
+/* Makes sure thread exit runs our clean-up even for a thread without a heap. */
+void sa_thread_watch_exit(void);
 /* The calling thread's heap, set up on first use; NULL if that failed (ENOMEM). */
 sa_heap_t* sa_heap_for_thread(void);
 void sa_process_init(void);
@@ -192,8 +194,10 @@ size_t sa_usable_size_of(const void* p);
 /* ---- free.c ---------------------------------------------------------------- */
 
 void sa_free_generic(void* p);
-/* Pushes b onto page's thread_free from a thread that does not own it. */
+/* Frees b into a page the calling thread does not own (batched, see free.c). */
 void sa_free_remote(sa_page_t* page, sa_block_t* b);
+/* Pushes out the calling thread's batch of remote frees. */
+void sa_remote_batch_flush(void);
 /* Checks that p is a block shardalloc could have handed out; reports it if not. */
 bool sa_check_pointer(const void* p, const char* operation);
 
@@ -293,6 +297,7 @@ extern long sa_opt_purge_delay_ms;
 extern long sa_opt_segment_cache;
 extern long sa_opt_abort_on_error;
 extern long sa_opt_show_errors;
+extern long sa_opt_remote_batch;
 
 /* ---- stats.c ------------------------------------------------------------------ */
 

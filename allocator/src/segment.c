@@ -157,15 +157,16 @@ void sa_segment_unmap(sa_segment_t* segment) {
  * like the per-thread caches). With purge_delay -1 nothing is given back at all. */
 #define SA_GLOBAL_SEGMENT_CACHE 16
 static sa_lock_t global_cache_lock = SA_LOCK_INIT;
-static sa_segment_t* global_cache;
+static _Atomic(sa_segment_t*) global_cache;
 static size_t global_cache_count;
 
 static sa_segment_t* global_cache_pop(void) {
-  if (global_cache == NULL) return NULL; /* racy peek: a miss only costs an mmap */
+  /* A peek without the lock: a stale answer only costs an mmap. */
+  if (atomic_load_explicit(&global_cache, memory_order_relaxed) == NULL) return NULL;
   sa_lock_acquire(&global_cache_lock);
-  sa_segment_t* segment = global_cache;
+  sa_segment_t* segment = atomic_load_explicit(&global_cache, memory_order_relaxed);
   if (segment != NULL) {
-    global_cache = segment->next;
+    atomic_store_explicit(&global_cache, segment->next, memory_order_relaxed);
     global_cache_count--;
   }
   sa_lock_release(&global_cache_lock);
@@ -177,8 +178,8 @@ static bool global_cache_push(sa_segment_t* segment) {
   bool kept = false;
   sa_lock_acquire(&global_cache_lock);
   if (sa_opt_purge_delay_ms < 0 || global_cache_count < SA_GLOBAL_SEGMENT_CACHE) {
-    segment->next = global_cache;
-    global_cache = segment;
+    segment->next = atomic_load_explicit(&global_cache, memory_order_relaxed);
+    atomic_store_explicit(&global_cache, segment, memory_order_relaxed);
     global_cache_count++;
     kept = true;
   }
@@ -188,8 +189,7 @@ static bool global_cache_push(sa_segment_t* segment) {
 
 void sa_segment_global_cache_flush(void) {
   sa_lock_acquire(&global_cache_lock);
-  sa_segment_t* list = global_cache;
-  global_cache = NULL;
+  sa_segment_t* list = atomic_exchange_explicit(&global_cache, NULL, memory_order_relaxed);
   global_cache_count = 0;
   sa_lock_release(&global_cache_lock);
   while (list != NULL) {

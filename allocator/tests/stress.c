@@ -70,6 +70,12 @@ static void block_stamp(void* p, size_t size, uint64_t* rng) {
 }
 
 static atomic_long failures;
+/* Operations done by all threads; a watchdog aborts when it stops moving. */
+static atomic_ulong progress;
+static atomic_uint current_round;
+static atomic_bool finished;
+/* Seconds without a single operation done: a deadlock or a livelock. */
+#define STALL_LIMIT_S 30
 
 static void report(const char* what, const void* p, size_t size, size_t word) {
   long n = atomic_fetch_add(&failures, 1);
@@ -168,6 +174,7 @@ static void* worker_main(void* arg) {
   uint64_t rng = (uint64_t)w->index * 0x100000001ull + w->round * 7919u + 1;
   w->held_count = 0;
   for (unsigned op = 0; op < w->ops; op++) {
+    atomic_fetch_add_explicit(&progress, 1, memory_order_relaxed);
     uint64_t r = rng_next(&rng) % 100;
     if (r < 40 || w->held_count == 0) {
       /* allocate; a full hand frees one first */
@@ -226,6 +233,28 @@ static void* worker_main(void* arg) {
   return NULL;
 }
 
+/* Turns a hang into a clear failure (the test runner would only see a timeout). */
+static void* watchdog_main(void* arg) {
+  (void)arg;
+  unsigned long last = atomic_load(&progress);
+  unsigned still = 0;
+  while (!atomic_load(&finished)) {
+    sleep(1);
+    unsigned long now = atomic_load(&progress);
+    still = now == last ? still + 1 : 0;
+    last = now;
+    if (still >= STALL_LIMIT_S) {
+      printf("# no operation completed for %d s in round %u: a deadlock or livelock in the "
+             "allocator (attach a debugger to pid %d)\n", STALL_LIMIT_S,
+             atomic_load(&current_round), (int)getpid());
+      printf("not ok - the threads make progress\n");
+      fflush(stdout);
+      abort();
+    }
+  }
+  return NULL;
+}
+
 int main(int argc, char** argv) {
   unsigned threads = argc > 1 ? (unsigned)atoi(argv[1]) : 8;
   unsigned rounds = argc > 2 ? (unsigned)atoi(argv[2]) : 10;
@@ -242,8 +271,11 @@ int main(int argc, char** argv) {
            T_API_NAME, threads, rounds, scale * 100);
 
   pthread_t tids[MAX_THREADS];
+  pthread_t watchdog;
+  bool watchdog_ok = pthread_create(&watchdog, NULL, watchdog_main, NULL) == 0;
   bool create_ok = true;
   for (unsigned round = 0; round < rounds && create_ok; round++) {
+    atomic_store(&current_round, round);
     for (unsigned t = 0; t < threads; t++) {
       workers[t].index = t;
       workers[t].round = round;
@@ -258,6 +290,8 @@ int main(int argc, char** argv) {
     }
     for (unsigned t = 0; t < threads; t++) pthread_join(tids[t], NULL);
   }
+  atomic_store(&finished, true);
+  if (watchdog_ok) pthread_join(watchdog, NULL);
   tap_result(create_ok, "every round's threads started");
 
   /* The main thread frees what the last threads left in the table. */

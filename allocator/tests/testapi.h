@@ -5,9 +5,10 @@
  * built without it they map to the standard names, and the program is plain: it
  * runs on glibc as is, and on shardalloc with LD_PRELOAD=libshardalloc.so.
  *
- * In the sa_ build the program must never call a standard allocation function
- * itself, or the linker would pull the standard-name override out of the archive
- * and the program would no longer test the sa_ API alongside glibc.
+ * The test programs never call a standard allocation function themselves in the
+ * sa_ build. (libshardalloc.a also defines the standard names, so a statically
+ * linked program runs wholly on shardalloc anyway; the sanitizer builds link the
+ * core archive without them, next to the C library's malloc.)
  */
 #ifndef SA_TESTAPI_H
 #define SA_TESTAPI_H

@@ -9,8 +9,7 @@
  *   - A fast PRNG, an opaque() to keep the compiler from reasoning about sizes,
  *     and RSS / address-space readings from /proc/self/statm.
  *
- * Header-only and allocation-free: the harness itself never calls malloc, so in
- * the sa_ API builds nothing pulls the standard-name override out of the archive.
+ * Header-only, and the harness itself never calls malloc.
  */
 #ifndef SA_TESTLIB_H
 #define SA_TESTLIB_H

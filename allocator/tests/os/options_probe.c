@@ -70,6 +70,7 @@ static const struct {
   {sa_option_large_cache, "large_cache", false},
   {sa_option_abort_on_error, "abort_on_error", true},
   {sa_option_fail_os_after, "fail_os_after", false},
+  {sa_option_remote_batch, "remote_batch", false},
 };
 #define N_EXPECTED (sizeof expected / sizeof expected[0])
 

@@ -33,7 +33,7 @@ KINDS = {
     "reserve_huge_os_pages": LONG, "reserve_os_memory": SIZE, "allow_thp": BOOL,
     "max_segment_reclaim": LONG, "generic_collect": LONG, "destroy_on_exit": BOOL,
     "limit_os_alloc": BOOL, "segment_cache": LONG, "large_cache": SIZE,
-    "abort_on_error": BOOL, "fail_os_after": LONG,
+    "abort_on_error": BOOL, "fail_os_after": LONG, "remote_batch": LONG,
 }
 
 # Good values: text -> the value it must give.
@@ -48,6 +48,7 @@ LONG_GOOD = {  # per option: some values change behaviour, so each gets harmless
     "generic_collect": {"1": 1, "500": 500, "1000000": 1000000},
     "segment_cache": {"0": 0, "16": 16},
     "fail_os_after": {"0": 0, "1000000": 1000000},  # far beyond the probe's OS calls
+    "remote_batch": {"0": 0, "1": 1, "64": 64},
 }
 
 # Bad values: each must give one warning naming the variable, and keep the default.
