@@ -120,10 +120,8 @@ void sa_remote_batch_flush(void) {
   batch->count = 0;
 }
 
-static bool page_batchable(const sa_page_t* page) {
-  /* Heap structures are never unmapped, so reading a stale one is safe. */
-  const sa_heap_t* heap = atomic_load_explicit(&((sa_page_t*)page)->heap, memory_order_acquire);
-  return heap != NULL && heap->is_default;
+static bool page_batchable(sa_page_t* page) {
+  return atomic_load_explicit(&page->batchable, memory_order_relaxed) != 0;
 }
 
 void sa_free_remote(sa_page_t* page, sa_block_t* block) {

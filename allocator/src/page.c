@@ -176,6 +176,7 @@ static sa_page_t* page_fresh(sa_heap_t* heap, size_t bin) {
   page->free = page->local_free = NULL;
   atomic_store_explicit(&page->thread_free, 0, memory_order_relaxed);
   atomic_store_explicit(&page->heap, heap, memory_order_release);
+  atomic_store_explicit(&page->batchable, heap->is_default, memory_order_relaxed);
   uint8_t* start;
   size_t area = sa_page_usable_area(sa_segment_of(page), page, &start);
   page->start = start;
@@ -229,6 +230,7 @@ void sa_page_adopt(sa_heap_t* heap, sa_page_t* page) {
   sa_page_sync_owner(page);
   sa_page_set_notify(page, SA_NOTIFY_NONE, false);
   atomic_store_explicit(&page->heap, heap, memory_order_release);
+  atomic_store_explicit(&page->batchable, heap->is_default, memory_order_relaxed);
   page_queue_push_back(&heap->queues[page->bin], page);
   heap->page_count++;
   sa_stat_increase(&heap->tld->stats.bin_pages[page->bin], 1);

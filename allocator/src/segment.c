@@ -320,6 +320,7 @@ void sa_segment_page_free(sa_tld_t* tld, sa_page_t* page) {
   page->used = page->capacity = 0;
   page->flags = 0;
   atomic_store_explicit(&page->xthread_id, 0, memory_order_relaxed);
+  atomic_store_explicit(&page->batchable, 0, memory_order_relaxed);
   segment->used--;
   sa_stat_decrease(&tld->stats.pages, 1);
   sa_segment_queue_t* queue = free_queue_of(tld, segment);

@@ -119,7 +119,8 @@ typedef struct sa_page_s {
   struct sa_page_s* notified_next; /* in the heap's list of full pages that got room */
   uint64_t retire_epoch; /* when an empty page was kept back (see page_retire) */
   uint8_t is_committed;  /* its memory is read-write (matters when eager_commit is off) */
-  uint8_t padding_[7];   /* to SA_PAGE_STRUCT_SIZE */
+  _Atomic(uint8_t) batchable; /* remote frees may be batched: a thread's own heap's page */
+  uint8_t padding_[6];   /* to SA_PAGE_STRUCT_SIZE */
 } sa_page_t;
 
 /* A power of two, so that finding a page from a pointer is two shifts. */
