@@ -58,8 +58,8 @@ sa_attr_nodiscard sa_attr_alloc_size(2) void* sa_realloc(void* p, size_t newsize
 sa_attr_nodiscard sa_attr_alloc_size2(2, 3) void* sa_reallocarray(void* p, size_t n, size_t size);
 /* Frees a block from any thread. NULL is ignored. errno is kept. */
 void sa_free(void* p);
-/* Like sa_free; size must be the size the block was requested with (or any size
- * up to its usable size). Debug builds check it. */
+/* Like sa_free; size must be the size the block was requested with (C23's rule;
+ * after a realloc, the size of the last request). Debug builds check it. */
 void sa_free_sized(void* p, size_t size);
 /* Like sa_free_sized for a block from an aligned allocation. */
 void sa_free_aligned_sized(void* p, size_t alignment, size_t size);

@@ -89,14 +89,23 @@ sa_decl_export void* sa_realloc_aligned(void* p, size_t newsize, size_t alignmen
     errno = EINVAL;
     return NULL;
   }
-  if (alignment <= SA_MAX_ALIGN) return sa_realloc(p, newsize);
   if (p == NULL) return sa_malloc_aligned(newsize, alignment);
   if (newsize == 0) {
     sa_free(p);
     return NULL;
   }
+  if (newsize > SA_MAX_REQUEST) {
+    errno = ENOMEM;
+    return NULL;
+  }
   size_t usable = sa_usable_size(p);
-  if (((uintptr_t)p & (alignment - 1)) == 0 && newsize <= usable && newsize >= usable / 2) return p;
+  /* In place whenever the block is aligned and large enough, as sa_realloc does. */
+  if (((uintptr_t)p & (alignment - 1)) == 0 && newsize + SA_DEBUG_TRAILER <= sa_usable_size_of(p)) {
+#if SA_DEBUG
+    sa_debug_on_alloc(p, newsize);
+#endif
+    return p;
+  }
   void* q = sa_malloc_aligned(newsize, alignment);
   if (q == NULL) return NULL;
   memcpy(q, p, usable < newsize ? usable : newsize);

@@ -89,7 +89,7 @@ bool sa_debug_check_live(const void* p, const char* operation) {
   size_t size;
   uint8_t* block = block_of(p, &page, &size);
   uint8_t flags = sa_page_flags_shared(page);
-  bool interior = (flags & SA_PAGE_IS_HUGE) ? (const uint8_t*)p < block
+  bool interior = (flags & SA_PAGE_IS_HUGE) ? (const uint8_t*)p != block
                   : !(flags & SA_PAGE_HAS_ALIGNED) && (const uint8_t*)p != (uint8_t*)sa_page_block_of(page, p);
   if (interior) {
     sa_error(EINVAL, "%s: invalid pointer %p (not the start of a block)", operation, p);
@@ -145,6 +145,7 @@ void sa_debug_on_pop(sa_page_t* page, sa_block_t* block, sa_block_t* next) {
                        (size_t)((uint8_t*)next - page->start) % page->block_size != 0)) {
     sa_error(EFAULT, "malloc: corrupted free list in page of %zu-byte blocks (block %p points to %p)",
              page->block_size, (void*)block, (void*)next);
+    block->next = NULL; /* continuing: cut the list here, losing its rest rather than following garbage */
     return;
   }
   size_t size = page->block_size;

@@ -114,7 +114,9 @@ void* sa_huge_alloc(sa_heap_t* heap, size_t size, size_t alignment, bool zero) {
     errno = ENOMEM;
     return NULL;
   }
-  size_t total = sa_align_up(offset + size, sa_os_page_size());
+  /* At least one byte: a block must lie inside its mapping, also when it is empty
+   * and starts a segment past its header. */
+  size_t total = sa_align_up(offset + (size == 0 ? 1 : size), sa_os_page_size());
 
   sa_segment_t* segment = NULL;
   size_t mapped = total;

@@ -22,6 +22,13 @@ TEST_PROGRAMS = {
     "git": "/usr/bin/git",
     "python3": "/usr/bin/python3",
     "time": "/usr/bin/time",
+    # real programs the fault suite runs under preload (allocator/tests/faults/real.py)
+    "ghostscript": "/usr/bin/gs",
+    "xz-utils": "/usr/bin/xz",
+    "jq": "/usr/bin/jq",
+    "tcl": "/usr/bin/tclsh",
+    "bc": "/usr/bin/bc",
+    "libpython3.11-testsuite": "/usr/lib/python3.11/test/__init__.py",
 }
 BENCH = {
     "hyperfine": "/usr/bin/hyperfine",

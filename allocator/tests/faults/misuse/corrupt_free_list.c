@@ -1,0 +1,20 @@
+/* Two blocks freed (the second one's free-list word then points at the first), and
+ * one bit of that word flipped so it points 16 bytes into the first block; then
+ * blocks of the same size allocated until the allocator walks the list.
+ * Expected (debug): "corrupted free list". */
+#include "fault.h"
+
+int main(void) {
+  unsigned char* a = malloc(hide_size(64));
+  unsigned char* b = malloc(hide_size(64));
+  if (a == NULL || b == NULL) return SETUP_FAILED;
+  free(a);
+  free(b);
+  volatile uintptr_t* word = (volatile uintptr_t*)b;
+  uintptr_t before = *word;
+  *word = before ^ 16;
+  printf("free-list word of %p: %#lx -> %#lx\n", (void*)b, (unsigned long)before,
+         (unsigned long)*word);
+  allocate_until(NULL, 64, 100000); /* never NULL: runs to the limit */
+  return survived("corrupted free list");
+}

@@ -1,0 +1,13 @@
+/* One byte written just past the requested size of a small block (inside the
+ * block's slack), then free. Expected (debug): "buffer overflow". */
+#include "fault.h"
+
+int main(void) {
+  size_t size = hide_size(20);
+  unsigned char* p = malloc(size);
+  if (p == NULL) return SETUP_FAILED;
+  memset(p, 1, size);
+  poke(p, size, 0x41);
+  free(hide(p));
+  return survived("1-byte overflow");
+}
