@@ -114,7 +114,8 @@ sa_attr_nodiscard sa_attr_malloc void* sa_heap_zalloc(sa_heap_t* heap, size_t si
 sa_attr_nodiscard sa_attr_malloc void* sa_heap_calloc(sa_heap_t* heap, size_t n, size_t size);
 sa_attr_nodiscard void* sa_heap_realloc(sa_heap_t* heap, void* p, size_t newsize);
 sa_attr_nodiscard sa_attr_malloc void* sa_heap_malloc_aligned(sa_heap_t* heap, size_t size, size_t alignment);
-/* True if p is a live block of this heap. */
+/* True if p points into a block of a page this heap owns (p need not be live:
+ * telling that would mean walking free lists). */
 bool sa_heap_contains(const sa_heap_t* heap, const void* p);
 /* True if p points into memory that shardalloc manages. */
 bool sa_is_in_heap_region(const void* p);
