@@ -98,6 +98,10 @@ sa_decl_export void* sa_realloc_aligned(void* p, size_t newsize, size_t alignmen
     errno = ENOMEM;
     return NULL;
   }
+  if (!sa_check_pointer(p, "realloc_aligned")) {
+    errno = EINVAL;
+    return NULL;
+  }
   size_t usable = sa_usable_size(p);
   /* In place whenever the block is aligned and large enough, as sa_realloc does. */
   if (((uintptr_t)p & (alignment - 1)) == 0 && newsize + SA_DEBUG_TRAILER <= sa_usable_size_of(p)) {

@@ -6,7 +6,6 @@ void sa_huge_heap_release(sa_heap_t* heap, bool free_blocks, sa_heap_t* new_owne
 void sa_heap_init(sa_heap_t* heap, sa_tld_t* tld, bool is_default) {
   memset(heap, 0, sizeof(*heap));
   for (size_t w = 0; w <= SA_DIRECT_WORDS; w++) heap->pages_direct[w] = (sa_page_t*)&sa_page_empty;
-  for (size_t bin = 0; bin <= SA_BIN_LARGEST; bin++) heap->queues[bin].block_size = sa_bin_block_size(bin);
   heap->tld = tld;
   heap->thread_id = tld->thread_id;
   heap->is_default = is_default;
@@ -62,7 +61,6 @@ static void abandon_page(sa_heap_t* heap, sa_page_t* page, void* arg) {
   page->flags &= (uint8_t)~SA_PAGE_IN_FULL;
   sa_page_sync_owner(page);
   sa_page_set_notify(page, SA_NOTIFY_NONE, false); /* waits out a remote free that is notifying */
-  heap->page_count--;
   sa_stat_decrease(&heap->tld->stats.bin_pages[page->bin], 1);
   sa_segments_abandon_page(heap->tld, page);
 }
@@ -70,7 +68,6 @@ static void abandon_page(sa_heap_t* heap, sa_page_t* page, void* arg) {
 static void move_page(sa_heap_t* heap, sa_page_t* page, void* target) {
   sa_page_queue_t* queue = (page->flags & SA_PAGE_IN_FULL) ? &heap->queues[SA_BIN_FULL] : &heap->queues[page->bin];
   sa_page_queue_remove(heap, queue, page);
-  heap->page_count--;
   sa_stat_decrease(&heap->tld->stats.bin_pages[page->bin], 1);
   sa_page_adopt((sa_heap_t*)target, page);
 }
@@ -104,7 +101,14 @@ void sa_heap_thread_done(sa_heap_t* heap) {
   sa_segment_cache_flush(tld, 0, true);
   sa_stats_merge_thread(tld);
   sa_stat_decrease(&tld->stats.threads, 1);
-  (void)heap;
+  /* First-class heaps end with their thread (their blocks live on, abandoned). */
+  for (sa_heap_t* h = tld->heaps; h != NULL;) {
+    sa_heap_t* next = h->next;
+    if (h != heap) sa_metadata_free(h, sizeof(sa_heap_t));
+    h = next;
+  }
+  tld->heaps = heap;
+  heap->next = NULL;
 }
 
 sa_decl_export sa_heap_t* sa_heap_new(void) {
@@ -151,6 +155,9 @@ sa_decl_export void sa_heap_destroy(sa_heap_t* heap) {
   sa_heap_drain_notified(heap);
   heap_visit_pages(heap, destroy_page, NULL);
   sa_huge_heap_release(heap, true, NULL);
+  /* An explicit release of a whole arena: give its memory back now, not after the
+   * purge delay. */
+  sa_segments_purge_due(heap->tld, sa_os_clock_ms(), sa_opt_purge_delay_ms >= 0);
   heap_release(heap);
 }
 

@@ -153,14 +153,16 @@ void* sa_huge_alloc(sa_heap_t* heap, size_t size, size_t alignment, bool zero) {
       return NULL;
     }
   }
+  bool is_committed = segment->is_committed, large_pages = segment->large_pages;
   memset(segment, 0, sizeof(sa_segment_t) + sizeof(sa_page_t));
+  segment->is_committed = is_committed;
+  segment->large_pages = large_pages;
   segment->cookie = (uintptr_t)segment ^ sa_process_key;
   segment->size = mapped;
   segment->page_shift = 63; /* every offset maps to page 0 */
   segment->kind = SA_PAGE_HUGE;
   segment->page_count = 1;
   segment->used = 1;
-  segment->is_zero = is_zero;
   atomic_store_explicit(&segment->thread_id, heap->tld->thread_id, memory_order_relaxed);
   sa_page_t* page = &segment->pages[0];
   page->in_use = 1;
@@ -170,7 +172,6 @@ void* sa_huge_alloc(sa_heap_t* heap, size_t size, size_t alignment, bool zero) {
   page->start = (uint8_t*)segment + offset;
   page->block_size = mapped - offset;
   page->used = page->capacity = page->reserved = 1;
-  page->is_zero = is_zero;
   atomic_store_explicit(&page->heap, heap, memory_order_relaxed);
 
   sa_lock_acquire(&huge_lock);
@@ -184,6 +185,11 @@ void* sa_huge_alloc(sa_heap_t* heap, size_t size, size_t alignment, bool zero) {
 void sa_huge_free(sa_segment_t* segment, sa_page_t* page) {
   int64_t now_ms = sa_os_clock_ms();
   sa_lock_acquire(&huge_lock);
+  if (!page->in_use) { /* freed twice: unlinking again would corrupt the lists */
+    sa_lock_release(&huge_lock);
+    sa_error(EINVAL, "free: double free of huge block %p", (void*)page->start);
+    return;
+  }
   live_remove(page);
   page->in_use = 0;
   huge_count(page, -(int64_t)page->block_size);
@@ -218,7 +224,7 @@ void sa_huge_cache_flush(bool force) {
   sa_lock_acquire(&huge_lock);
   for (int i = 0; i < SA_HUGE_CACHE_SLOTS; i++) {
     if (huge_cache[i].segment == NULL) continue;
-    if (!force && now_ms - huge_cache[i].freed_ms < sa_opt_purge_delay_ms) continue;
+    if (!force && (sa_opt_purge_delay_ms < 0 || now_ms - huge_cache[i].freed_ms < sa_opt_purge_delay_ms)) continue;
     flushed[count++] = huge_cache[i].segment;
     huge_cache_bytes -= huge_cache[i].segment->size;
     huge_cache[i].segment = NULL;

@@ -165,9 +165,11 @@ void sa_fork_prepare(void) {
   void sa_huge_fork_prepare(void);
   sa_huge_fork_prepare();
   sa_arenas_fork_prepare();
+  sa_stats_fork_prepare();
 }
 
 void sa_fork_parent(void) {
+  sa_stats_fork_release();
   sa_arenas_fork_release();
   void sa_huge_fork_release(void);
   sa_huge_fork_release();
@@ -178,7 +180,7 @@ void sa_fork_parent(void) {
 void sa_fork_child(void) { sa_fork_parent(); }
 
 static void process_done(void) {
-  if (sa_option_is_enabled(sa_option_show_stats)) sa_stats_print_at_exit();
+  if (sa_option_is_enabled(sa_option_show_stats)) sa_stats_print();
   if (sa_option_is_enabled(sa_option_destroy_on_exit)) sa_collect(true);
 }
 

@@ -313,6 +313,7 @@ typedef struct sa_os_stats_s {
 void sa_stat_atomic_add(_Atomic(int64_t)* current, _Atomic(int64_t)* peak, int64_t delta);
 extern sa_os_stats_t sa_os_stats;
 void sa_stats_merge_thread(sa_tld_t* tld); /* at thread exit */
-void sa_stats_print_at_exit(void);
+void sa_stats_fork_prepare(void);
+void sa_stats_fork_release(void);
 
 #endif /* SA_INTERNAL_H */

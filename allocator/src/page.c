@@ -183,7 +183,6 @@ static sa_page_t* page_fresh(sa_heap_t* heap, size_t bin) {
   page->reserved = (uint32_t)(area / block_size);
   sa_assert(page->reserved > 0);
   sa_page_queue_push_front(heap, &heap->queues[bin], page);
-  heap->page_count++;
   sa_stat_increase(&heap->tld->stats.bin_pages[bin], 1);
   return page;
 }
@@ -205,8 +204,10 @@ sa_page_t* sa_page_find_free(sa_heap_t* heap, size_t bin) {
       page = next;
     }
     if (page != NULL || attempt > 0) break;
-    /* Before taking a fresh page, adopt what exited threads left behind. */
-    if (atomic_load_explicit(&sa_abandoned_count, memory_order_relaxed) == 0 ||
+    /* Before taking a fresh page, adopt what exited threads left behind: into the
+     * thread's own heap only, since a first-class heap may be destroyed with all its
+     * pages, and those hold other threads' live blocks. */
+    if (!heap->is_default || atomic_load_explicit(&sa_abandoned_count, memory_order_relaxed) == 0 ||
         sa_segments_reclaim(heap, (size_t)sa_option_get(sa_option_max_segment_reclaim)) == 0) {
       break;
     }
@@ -214,7 +215,10 @@ sa_page_t* sa_page_find_free(sa_heap_t* heap, size_t bin) {
   }
   if (page == NULL) {
     page = page_fresh(heap, bin);
-    if (page == NULL) return NULL;
+    if (page == NULL) {
+      sa_heap_direct_update(heap, bin); /* pages may have moved to the full queue */
+      return NULL;
+    }
     page_extend(page, heap->tld);
   } else if (page != queue->first) {
     sa_page_queue_remove(heap, queue, page);
@@ -232,21 +236,22 @@ void sa_page_adopt(sa_heap_t* heap, sa_page_t* page) {
   atomic_store_explicit(&page->heap, heap, memory_order_release);
   atomic_store_explicit(&page->batchable, heap->is_default, memory_order_relaxed);
   page_queue_push_back(&heap->queues[page->bin], page);
-  heap->page_count++;
   sa_stat_increase(&heap->tld->stats.bin_pages[page->bin], 1);
   if (heap->queues[page->bin].first == page) sa_heap_direct_update(heap, page->bin);
 }
 
 void sa_page_free_to_segment(sa_heap_t* heap, sa_page_t* page) {
-  /* A page linked in the notified list must leave it before it can be reused.
-   * (No remote free can start now: the page has no block in use.) */
-  sa_notify_t state = sa_tf_notify(atomic_load_explicit(&page->thread_free, memory_order_acquire));
-  if (state == SA_NOTIFY_BUSY || state == SA_NOTIFY_DONE) sa_heap_drain_notified(heap);
+  /* A page linked in the notified list must leave it before it can be reused. No
+   * remote free can start now (the page has no block in use), but one may still be
+   * linking the page (BUSY): wait for it to finish, so that DONE is seen. */
+  sa_notify_t state;
+  while ((state = sa_tf_notify(atomic_load_explicit(&page->thread_free, memory_order_acquire))) == SA_NOTIFY_BUSY) {
+  }
+  if (state == SA_NOTIFY_DONE) sa_heap_drain_notified(heap);
   sa_page_set_notify(page, SA_NOTIFY_NONE, false);
   sa_page_queue_t* queue = (page->flags & SA_PAGE_IN_FULL) ? &heap->queues[SA_BIN_FULL] : &heap->queues[page->bin];
   bool was_first = queue->first == page;
   sa_page_queue_remove(heap, queue, page);
-  heap->page_count--;
   sa_stat_decrease(&heap->tld->stats.bin_pages[page->bin], 1);
   if (was_first && !(page->flags & SA_PAGE_IN_FULL)) sa_heap_direct_update(heap, page->bin);
   atomic_store_explicit(&page->heap, NULL, memory_order_relaxed);
@@ -262,12 +267,9 @@ void sa_page_free_to_segment(sa_heap_t* heap, sa_page_t* page) {
 void sa_page_retire(sa_heap_t* heap, sa_page_t* page) {
   int saved_errno = errno;
   sa_page_queue_t* queue = &heap->queues[page->bin];
-  if (!(page->flags & SA_PAGE_IN_FULL) && queue->first == page && queue->last == page &&
-      page->block_size <= SA_MEDIUM_OBJ_MAX) {
-    page->retire_epoch = heap->tld->heartbeat;
-  } else {
-    sa_page_free_to_segment(heap, page);
-  }
+  bool keep = !(page->flags & SA_PAGE_IN_FULL) && queue->first == page && queue->last == page &&
+              page->block_size <= SA_MEDIUM_OBJ_MAX;
+  if (!keep) sa_page_free_to_segment(heap, page);
   /* A thread that only frees, or allocates from pages it already has, never takes
    * the generic path: let it collect (pages other threads emptied) and purge what is
    * due from here now and then. */

@@ -9,6 +9,7 @@
 #include "internal.h"
 
 static void page_purge(sa_segment_t* segment, size_t index);
+static void segment_purge_cached(sa_segment_t* segment);
 static void segment_purge_range(sa_segment_t* segment, size_t offset, size_t size);
 static void purge_list_remove(sa_tld_t* tld, sa_segment_t* segment);
 
@@ -211,7 +212,6 @@ static sa_segment_t* segment_alloc(sa_tld_t* tld, sa_page_kind_t kind) {
     if (segment == NULL) return NULL;
   }
   segment_init(segment, kind, SA_SEGMENT_SIZE, tld);
-  tld->segment_count++;
   sa_stat_increase(&tld->stats.segments, 1);
   return segment;
 }
@@ -220,18 +220,17 @@ void sa_segment_free(sa_segment_t* segment, sa_tld_t* tld) {
   sa_assert(segment->used == 0);
   if (tld != NULL) {
     purge_list_remove(tld, segment);
-    tld->segment_count--;
     sa_stat_decrease(&tld->stats.segments, 1);
   }
   bool keep_all = sa_opt_purge_delay_ms < 0; /* purge_delay -1: never give memory back */
   if (tld != NULL && segment->size == SA_SEGMENT_SIZE &&
       (keep_all || tld->cache_count < (size_t)sa_opt_segment_cache)) {
-    /* Keep it for reuse, but give its memory back beyond the header (its pages are
-     * all free). Reuse faults the pages in again; that is the price of a low RSS. */
-    if (sa_opt_purge_delay_ms >= 0) {
-      size_t header = segment_header_size(segment->page_count);
-      segment_purge_range(segment, header, SA_SEGMENT_SIZE - header);
-    }
+    /* Keep it for reuse; its memory beyond the header goes back to the OS after the
+     * purge delay (sa_segments_purge_due), unless it is reused before: a thread that
+     * allocates and frees one large block in a loop neither purges nor faults. */
+    segment->cache_unpurged = sa_opt_purge_delay_ms != 0;
+    segment->purge_at_ms = sa_opt_purge_delay_ms > 0 ? sa_os_clock_ms() + sa_opt_purge_delay_ms : INT64_MAX;
+    if (!segment->cache_unpurged) segment_purge_cached(segment);
     segment->next = tld->cache;
     tld->cache = segment;
     tld->cache_count++;
@@ -240,13 +239,22 @@ void sa_segment_free(sa_segment_t* segment, sa_tld_t* tld) {
   sa_segment_unmap(segment);
 }
 
+/* Purges a cached (empty) segment beyond its header. */
+static void segment_purge_cached(sa_segment_t* segment) {
+  size_t header = segment_header_size(segment->page_count);
+  segment_purge_range(segment, header, SA_SEGMENT_SIZE - header);
+  segment->cache_unpurged = false;
+}
+
 /* Empties the thread's cache down to `keep` segments: to the global cache when
- * `donate` (thread exit), else back to the OS. */
+ * `donate` (thread exit; purged first unless nothing is ever purged), else back to
+ * the OS. */
 void sa_segment_cache_flush(sa_tld_t* tld, size_t keep, bool donate) {
   while (tld->cache_count > keep) {
     sa_segment_t* segment = tld->cache;
     tld->cache = segment->next;
     tld->cache_count--;
+    if (donate && segment->cache_unpurged && sa_opt_purge_delay_ms >= 0) segment_purge_cached(segment);
     if (!donate || !global_cache_push(segment)) sa_segment_unmap(segment);
   }
 }
@@ -399,6 +407,9 @@ static void purge_list_remove(sa_tld_t* tld, sa_segment_t* segment) {
 }
 
 void sa_segments_purge_due(sa_tld_t* tld, int64_t now_ms, bool force) {
+  for (sa_segment_t* segment = tld->cache; segment != NULL; segment = segment->next) {
+    if (segment->cache_unpurged && (force || now_ms >= segment->purge_at_ms)) segment_purge_cached(segment);
+  }
   for (sa_segment_t** link = &tld->purge_list; *link != NULL;) {
     sa_segment_t* segment = *link;
     if (force || now_ms >= segment->purge_at_ms) {
@@ -431,8 +442,6 @@ void sa_segments_abandon_page(sa_tld_t* tld, sa_page_t* page) {
   purge_list_remove(tld, segment);
   segment_purge_pending(segment); /* nobody would purge them while it is abandoned */
   segment->tld = NULL;
-  segment->abandoned_pages = segment->used;
-  tld->segment_count--;
   sa_stat_decrease(&tld->stats.segments, 1);
   sa_stat_increase(&tld->stats.abandoned, 1);
   segment->abandoned_next = tld->abandoning;
@@ -480,7 +489,6 @@ static sa_segment_t* abandoned_take(sa_segment_t* segment, uintptr_t thread_id) 
 static void segment_adopt(sa_heap_t* heap, sa_segment_t* segment) {
   sa_tld_t* tld = heap->tld;
   segment->tld = tld;
-  tld->segment_count++;
   sa_stat_increase(&tld->stats.segments, 1);
   sa_stat_increase(&tld->stats.reclaimed, 1);
   sa_segment_queue_t* queue = free_queue_of(tld, segment);
@@ -527,5 +535,11 @@ bool sa_segment_reclaim_on_free(sa_segment_t* segment) {
   return true;
 }
 
-void sa_segments_fork_prepare(void) { sa_lock_acquire(&abandoned_lock); }
-void sa_segments_fork_release(void) { sa_lock_release(&abandoned_lock); }
+void sa_segments_fork_prepare(void) {
+  sa_lock_acquire(&abandoned_lock);
+  sa_lock_acquire(&global_cache_lock);
+}
+void sa_segments_fork_release(void) {
+  sa_lock_release(&global_cache_lock);
+  sa_lock_release(&abandoned_lock);
+}

@@ -41,7 +41,6 @@ static void merge(sa_stats_t* into, const sa_stats_t* from) {
   merge_count(&into->threads, &from->threads);
   into->malloc_slow += from->malloc_slow;
   into->page_extend += from->page_extend;
-  into->remote_notify += from->remote_notify;
   for (size_t i = 0; i <= SA_BIN_HUGE; i++) {
     merge_count(&into->bin_pages[i], &from->bin_pages[i]);
     merge_count(&into->bin_blocks[i], &from->bin_blocks[i]);
@@ -164,7 +163,7 @@ sa_decl_export void sa_stats_reset(void) {
       counts[i]->total = counts[i]->current;
       counts[i]->peak = counts[i]->current;
     }
-    s->malloc_slow = s->page_extend = s->remote_notify = 0;
+    s->malloc_slow = s->page_extend = 0;
     for (size_t i = 0; i <= SA_BIN_HUGE; i++) {
       s->bin_pages[i].total = s->bin_pages[i].peak = s->bin_pages[i].current;
       s->bin_blocks[i].total = s->bin_blocks[i].peak = s->bin_blocks[i].current;
@@ -178,6 +177,7 @@ sa_decl_export void sa_stats_reset(void) {
   start_ms = sa_os_clock_ms();
 }
 
-void sa_stats_print_at_exit(void) { sa_stats_print(); }
+void sa_stats_fork_prepare(void) { sa_lock_acquire(&stats_lock); }
+void sa_stats_fork_release(void) { sa_lock_release(&stats_lock); }
 
 __attribute__((constructor(102))) static void stats_start(void) { start_ms = sa_os_clock_ms(); }

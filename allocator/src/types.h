@@ -104,7 +104,7 @@ typedef struct sa_page_s {
   uint8_t flags;         /* SA_PAGE_* */
   uint8_t bin;           /* size class */
   uint8_t in_use;        /* allocated from its segment */
-  uint8_t is_zero;       /* its unused memory is known to be zero (fresh from the OS) */
+  uint8_t unused_;
   sa_block_t* local_free; /* freed by the owning thread */
   _Atomic(uintptr_t) thread_free; /* freed by other threads; low 2 bits: sa_notify_t */
   /* warm */
@@ -117,10 +117,9 @@ typedef struct sa_page_s {
   struct sa_page_s* next; /* in a heap queue (or huge list) */
   struct sa_page_s* prev;
   struct sa_page_s* notified_next; /* in the heap's list of full pages that got room */
-  uint64_t retire_epoch; /* when an empty page was kept back (see page_retire) */
   uint8_t is_committed;  /* its memory is read-write (matters when eager_commit is off) */
   _Atomic(uint8_t) batchable; /* remote frees may be batched: a thread's own heap's page */
-  uint8_t padding_[6];   /* to SA_PAGE_STRUCT_SIZE */
+  uint8_t padding_[14];  /* to SA_PAGE_STRUCT_SIZE */
 } sa_page_t;
 
 /* A power of two, so that finding a page from a pointer is two shifts. */
@@ -142,17 +141,17 @@ struct sa_segment_s {
   size_t size;                  /* bytes mapped from segment start */
   uint8_t page_shift;
   uint8_t kind;                 /* sa_page_kind_t */
-  uint8_t is_zero;              /* fresh from the OS: all its memory is zero */
+  uint8_t unused_;
   uint8_t in_free_queue;        /* in its tld's queue of segments with free pages */
   uint32_t page_count;
   uint32_t used;                /* pages in use */
-  uint32_t abandoned_pages;     /* pages in use when it was abandoned */
   uint64_t purge_mask;          /* free pages whose memory is still to be purged */
   int64_t purge_at_ms;          /* when they are due (purge_delay after the last free) */
   sa_segment_t* purge_next;     /* in its tld's list of segments with pages to purge */
   bool in_purge_list;
   bool is_committed;            /* all of it is read-write (else its pages commit on use) */
   bool large_pages;             /* backed by huge OS pages (purge, never decommit) */
+  bool cache_unpurged;          /* empty in a cache, its memory not yet given back */
   sa_tld_t* tld;                /* owning thread's data; NULL while abandoned */
   sa_segment_t* next;           /* in a tld's queue of segments with free pages */
   sa_segment_t* prev;
@@ -166,7 +165,6 @@ struct sa_segment_s {
 typedef struct sa_page_queue_s {
   sa_page_t* first;
   sa_page_t* last;
-  size_t block_size;
 } sa_page_queue_t;
 
 typedef struct sa_segment_queue_s {
@@ -189,7 +187,6 @@ typedef struct sa_stats_s {
   sa_stat_count_t threads;
   int64_t malloc_slow;             /* calls into the generic path */
   int64_t page_extend;
-  int64_t remote_notify;
   sa_stat_count_t bin_pages[SA_BIN_HUGE + 1];  /* pages per size class */
   sa_stat_count_t bin_blocks[SA_BIN_HUGE + 1]; /* blocks per size class (debug builds: it
                                                   costs an instruction per malloc and free) */
@@ -203,7 +200,6 @@ struct sa_tld_s {
   sa_segment_queue_t medium_free;
   sa_segment_t* cache;           /* empty segments kept for reuse */
   size_t cache_count;
-  size_t segment_count;
   uint64_t heartbeat;            /* counts generic calls: drives collection */
   int64_t next_collect_ms;       /* when the generic path next collects and purges */
   sa_segment_t* purge_list;      /* segments with free pages still to purge */
@@ -217,7 +213,6 @@ struct sa_heap_s {
   _Atomic(sa_page_t*) notified;  /* full pages that got room again through remote frees */
   sa_tld_t* tld;
   uintptr_t thread_id;
-  size_t page_count;
   sa_heap_t* next;               /* in tld->heaps */
   bool is_default;               /* the thread's own heap (cannot be deleted) */
 };
