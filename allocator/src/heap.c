@@ -111,6 +111,25 @@ void sa_heap_thread_done(sa_heap_t* heap) {
   heap->next = NULL;
 }
 
+/* In a fork child, a page left BUSY by a thread of the parent would stay BUSY for
+ * ever (that thread does not exist here) and every wait on it would spin. Mark it
+ * DONE instead: it may or may not be in the notified list, and DONE is the state
+ * that tolerates both (a drain finds it or not; nothing links it again). */
+static void unstick_page(sa_heap_t* heap, sa_page_t* page, void* arg) {
+  (void)heap;
+  (void)arg;
+  uintptr_t tf = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
+  if (sa_tf_notify(tf) == SA_NOTIFY_BUSY) {
+    atomic_store_explicit(&page->thread_free, sa_tf_make(sa_tf_block(tf), SA_NOTIFY_DONE), memory_order_relaxed);
+  }
+}
+
+void sa_heaps_fork_child(void) {
+  sa_heap_t* heap = sa_heap_default;
+  if (heap == &sa_heap_empty) return;
+  for (sa_heap_t* h = heap->tld->heaps; h != NULL; h = h->next) heap_visit_pages(h, unstick_page, NULL);
+}
+
 sa_decl_export sa_heap_t* sa_heap_new(void) {
   sa_heap_t* owner = sa_heap_for_thread();
   if (owner == NULL) return NULL;

@@ -177,7 +177,10 @@ void sa_fork_parent(void) {
   sa_lock_release(&sa_metadata_lock);
 }
 
-void sa_fork_child(void) { sa_fork_parent(); }
+void sa_fork_child(void) {
+  sa_fork_parent();
+  sa_heaps_fork_child();
+}
 
 static void process_done(void) {
   if (sa_option_is_enabled(sa_option_show_stats)) sa_stats_print();

@@ -286,6 +286,8 @@ void sa_heap_init(sa_heap_t* heap, sa_tld_t* tld, bool is_default);
 void sa_heap_collect(sa_heap_t* heap, bool force);
 /* Called at thread exit for the thread's default heap. */
 void sa_heap_thread_done(sa_heap_t* heap);
+/* After fork, in the child: pages left half-notified by the parent's threads. */
+void sa_heaps_fork_child(void);
 /* Collects and purges when the purge delay (or generic_collect) says it is time. */
 void sa_heap_collect_if_due(sa_heap_t* heap);
 
