@@ -14,8 +14,8 @@ void sa_heap_init(sa_heap_t* heap, sa_tld_t* tld, bool is_default) {
 }
 
 /* Calls visit(heap, page) for every page of the heap; visit may remove the page. */
-static void heap_visit_pages(sa_heap_t* heap, void (*visit)(sa_heap_t*, sa_page_t*, void*), void* arg) {
-  for (size_t bin = 0; bin < SA_BIN_COUNT; bin++) {
+static void heap_visit_queues(sa_heap_t* heap, size_t bins, void (*visit)(sa_heap_t*, sa_page_t*, void*), void* arg) {
+  for (size_t bin = 0; bin < bins; bin++) {
     sa_page_t* page = heap->queues[bin].first;
     while (page != NULL) {
       sa_page_t* next = page->next;
@@ -23,6 +23,10 @@ static void heap_visit_pages(sa_heap_t* heap, void (*visit)(sa_heap_t*, sa_page_
       page = next;
     }
   }
+}
+
+static void heap_visit_pages(sa_heap_t* heap, void (*visit)(sa_heap_t*, sa_page_t*, void*), void* arg) {
+  heap_visit_queues(heap, SA_BIN_COUNT, visit, arg);
 }
 
 static void collect_page(sa_heap_t* heap, sa_page_t* page, void* force) {
@@ -37,7 +41,10 @@ static void collect_page(sa_heap_t* heap, sa_page_t* page, void* force) {
 /* Collects every page's frees; frees the empty pages; purges what is due. */
 static void collect_pages(sa_heap_t* heap, bool force) {
   sa_heap_drain_notified(heap);
-  heap_visit_pages(heap, collect_page, force ? heap : NULL);
+  /* Full pages that got room have told us through the notified list (just drained
+   * into their bin queues): a routine collect need not walk the full queue. */
+  _Static_assert(SA_BIN_FULL == SA_BIN_COUNT - 1, "the full queue is the last");
+  heap_visit_queues(heap, force ? SA_BIN_COUNT : SA_BIN_FULL, collect_page, force ? heap : NULL);
   sa_segments_purge_due(heap->tld, sa_os_clock_ms(), force);
 }
 
