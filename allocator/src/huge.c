@@ -131,12 +131,16 @@ void* sa_huge_alloc(sa_heap_t* heap, size_t size, size_t alignment, bool zero) {
       segment = NULL;
     }
     if (segment != NULL && segment->size < total) {
+      /* Out of the segment map before its pages move: once they have, the old
+       * address is free, and another thread's new segment may be mapped there and
+       * marked (clearing the mark afterwards would unmark that one). */
+      sa_segment_map_mark(segment, false);
       sa_segment_t* grown = sa_os_grow_aligned(segment, segment->size, total, SA_SEGMENT_SIZE, 0);
       if (grown == NULL) {
         sa_segment_unmap(segment);
         segment = NULL;
       } else {
-        sa_segment_map_move(segment, grown);
+        sa_segment_map_mark(grown, true);
         segment = grown;
         segment->size = total;
       }

@@ -256,7 +256,7 @@ void sa_segment_free(sa_segment_t* segment, sa_tld_t* tld);
 /* Maps a segment; (segment + offset) is aligned to `alignment`. */
 sa_segment_t* sa_segment_map(size_t size, size_t alignment, size_t offset, bool commit);
 void sa_segment_unmap(sa_segment_t* segment);
-void sa_segment_map_move(sa_segment_t* from, sa_segment_t* to);
+void sa_segment_map_mark(const sa_segment_t* segment, bool present);
 void sa_segments_fork_prepare(void);
 void sa_segments_fork_release(void);
 size_t sa_page_usable_area(const sa_segment_t* segment, const sa_page_t* page, uint8_t** start);

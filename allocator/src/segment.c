@@ -131,12 +131,8 @@ sa_segment_t* sa_segment_map(size_t size, size_t alignment, size_t offset, bool 
   return segment;
 }
 
-/* A segment's mapping moved (huge.c grew it elsewhere). */
-void sa_segment_map_move(sa_segment_t* from, sa_segment_t* to) {
-  if (from == to) return;
-  segment_map_set(from, false);
-  segment_map_set(to, true);
-}
+/* Marks or unmarks a segment in the segment map (huge.c, around moving one). */
+void sa_segment_map_mark(const sa_segment_t* segment, bool present) { segment_map_set(segment, present); }
 
 /* Bytes of the segment that are read-write (all, unless it commits on use). */
 static size_t segment_committed_bytes(const sa_segment_t* segment) {
