@@ -102,9 +102,10 @@ sa_decl_export void* sa_realloc_aligned(void* p, size_t newsize, size_t alignmen
     errno = EINVAL;
     return NULL;
   }
-  size_t usable = sa_usable_size(p);
+  size_t capacity = sa_usable_size_of(p);
+  size_t usable = SA_DEBUG ? sa_debug_usable_size(p) : capacity; /* as in sa_heap_realloc_zero */
   /* In place whenever the block is aligned and large enough, as sa_realloc does. */
-  if (((uintptr_t)p & (alignment - 1)) == 0 && newsize + SA_DEBUG_TRAILER <= sa_usable_size_of(p)) {
+  if (((uintptr_t)p & (alignment - 1)) == 0 && newsize + SA_DEBUG_TRAILER <= capacity) {
 #if SA_DEBUG
     sa_debug_on_alloc(p, newsize);
 #endif

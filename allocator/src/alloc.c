@@ -125,28 +125,19 @@ void* sa_heap_realloc_zero(sa_heap_t* heap, void* p, size_t newsize, bool zero) 
     errno = ENOMEM;
     return NULL;
   }
-#if SA_DEBUG
-  if (!sa_debug_check_live(p, "realloc")) {
+  bool valid = SA_DEBUG ? sa_debug_check_live(p, "realloc") : sa_check_pointer(p, "realloc");
+  if (!valid) {
     errno = EINVAL;
     return NULL;
   }
-  size_t usable = sa_debug_usable_size(p);
-#else
-  if (!sa_check_pointer(p, "realloc")) {
-    errno = EINVAL;
-    return NULL;
-  }
-  size_t usable = sa_usable_size_of(p);
-#endif
+  /* capacity: what the block can hold; usable: what the caller may rely on (the
+   * same, except in debug builds, which keep the requested size and a trailer). */
+  size_t capacity = sa_usable_size_of(p);
+  size_t usable = SA_DEBUG ? sa_debug_usable_size(p) : capacity;
   /* A block stays where it is whenever the new size fits: moving costs a copy, and
    * the waste is bounded by the size class (huge blocks give their tail back). */
-  sa_segment_t* segment = sa_segment_of(p);
-  bool in_place = false;
-  if (segment->kind == SA_PAGE_HUGE) {
-    in_place = sa_huge_realloc(p, newsize + SA_DEBUG_TRAILER) != NULL;
-  } else {
-    in_place = newsize + SA_DEBUG_TRAILER <= sa_usable_size_of(p);
-  }
+  bool in_place = sa_segment_of(p)->kind == SA_PAGE_HUGE ? sa_huge_realloc(p, newsize + SA_DEBUG_TRAILER) != NULL
+                                                           : newsize + SA_DEBUG_TRAILER <= capacity;
   if (in_place) {
 #if SA_DEBUG
     sa_debug_on_alloc(p, newsize);

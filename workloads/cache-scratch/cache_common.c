@@ -55,6 +55,19 @@ uint64_t cache_touch(volatile char *object, size_t size, uint64_t passes)
     return wrong;
 }
 
+uint64_t cache_churn(const cache_config *config)
+{
+    /* Counted locally: the thread records sit side by side, and writing them
+     * in the loop would add false sharing of our own to the measurement. */
+    uint64_t wrong = 0;
+    for (uint64_t i = 0; i < config->iterations; i++) {
+        char *object = cache_allocate(config->object_size);
+        wrong += cache_touch(object, config->object_size, config->passes_per_object);
+        free(object);
+    }
+    return wrong;
+}
+
 void cache_run_threads(const cache_config *config, void *(*body)(void *), void *arguments,
                        size_t argument_size)
 {

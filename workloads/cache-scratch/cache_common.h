@@ -37,6 +37,10 @@ char *cache_allocate(size_t object_size);
  * reaches the cache line). Returns the number of bytes that read back wrong. */
 uint64_t cache_touch(volatile char *object, size_t size, uint64_t passes);
 
+/* One thread's work: `iterations` times allocate an object, touch it
+ * (cache_touch) and free it. Returns the bytes that read back wrong. */
+uint64_t cache_churn(const cache_config *config);
+
 /* Run body on `threads` threads, the i-th getting arguments + i * argument_size,
  * and join them all; exits with a message if one cannot be started. */
 void cache_run_threads(const cache_config *config, void *(*body)(void *), void *arguments,

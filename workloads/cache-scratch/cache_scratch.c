@@ -23,15 +23,7 @@ static void *scratch_worker(void *arg)
     scratch_thread *t = arg;
     const cache_config *c = t->config;
     free(t->handed_object);
-    /* Counted locally: the thread records sit side by side, and writing them
-     * in the loop would add false sharing of our own to the measurement. */
-    uint64_t wrong = 0;
-    for (uint64_t i = 0; i < c->iterations; i++) {
-        char *object = cache_allocate(c->object_size);
-        wrong += cache_touch(object, c->object_size, c->passes_per_object);
-        free(object);
-    }
-    t->wrong_bytes = wrong;
+    t->wrong_bytes = cache_churn(c);
     return NULL;
 }
 
