@@ -26,6 +26,7 @@ void* sa_heap_malloc_aligned_zero(sa_heap_t* heap, size_t size, size_t alignment
   }
 
   if (sa_unlikely(heap == &sa_heap_empty)) {
+    if (sa_thread_has_exited()) return sa_orphan_malloc(size, alignment, zero);
     heap = sa_heap_for_thread();
     if (heap == NULL) {
       errno = ENOMEM;

@@ -77,6 +77,7 @@ sa_decl_noinline void sa_heap_collect_if_due(sa_heap_t* heap) {
 /* Every allocation that is not a pop from a direct page ends up here. */
 sa_decl_noinline void* sa_heap_malloc_generic(sa_heap_t* heap, size_t size, bool zero) {
   if (sa_unlikely(heap == &sa_heap_empty)) {
+    if (sa_thread_has_exited()) return sa_orphan_malloc(size, 0, zero);
     heap = sa_heap_for_thread();
     if (heap == NULL) {
       errno = ENOMEM;

@@ -98,50 +98,144 @@ static void push_thread_free(sa_page_t* page, sa_block_t* head, sa_block_t* tail
 /* ---- remote batches -------------------------------------------------------------
  * A thread gathers its frees into one page of another thread (the common case of a
  * consumer freeing a producer's blocks one after the other) and pushes them in one
- * CAS: fewer atomic operations, and the owner's page line moves between cores once a
- * batch instead of once a block. At most `remote_batch` blocks wait; the batch goes
- * out when a free goes to another page, when the thread allocates through the slow
- * path, collects, or exits. Pages of first-class heaps are never batched: such a
- * heap may be destroyed at any moment, pages and all. */
+ * CAS: fewer atomic operations on the owner's page, and its line moves between cores
+ * once a batch instead of once a block. At most `remote_batch` blocks wait; the batch
+ * goes out when a free goes to another page, when the thread allocates through the
+ * slow path, collects, or exits.
+ *
+ * A thread that goes idle would hold its batch for ever, and the blocks' pages with
+ * it. So every batch is registered, its list head is atomic, and any thread can take
+ * a batch over and push it (sa_remote_batches_flush_all, from sa_collect): the holder
+ * links a block in with a CAS on its own cache line, which no other core touches
+ * unless it takes the batch. Only pages with many blocks of a thread's own heap are
+ * batched: a first-class heap may be destroyed at any moment, pages and all, and a
+ * page of one block gains nothing. Once the thread's exit clean-up has run, nothing
+ * is batched any more (a later free, from a key destructor or glibc's own
+ * clean-up, is pushed at once: nothing would send the batch out). */
 typedef struct sa_remote_batch_s {
-  sa_page_t* page;
-  sa_block_t* head;
-  sa_block_t* tail;
+  _Atomic(sa_block_t*) head; /* the waiting blocks, all of one page; NULL when none */
+  sa_block_t* tail;          /* of the holder's current list */
+  sa_page_t* page;           /* the page the holder is batching for */
   long count;
+  bool registered;           /* in the list of every batch */
+  bool closed;               /* the thread's exit clean-up ran: batch no more */
+  struct sa_remote_batch_s* next;
+  struct sa_remote_batch_s* prev;
 } sa_remote_batch_t;
 
 static __thread sa_remote_batch_t remote_batch __attribute__((tls_model("initial-exec")));
+static sa_lock_t batches_lock = SA_LOCK_INIT;
+static sa_remote_batch_t* batches; /* every registered batch */
+
+/* Pushes a chain of blocks of one page, as taken from a batch. */
+static void push_chain(sa_block_t* head) {
+  sa_block_t* tail = head;
+  while (tail->next != NULL) tail = tail->next;
+  sa_page_t* page = sa_page_of(sa_segment_of(head), head);
+  push_thread_free(page, head, tail);
+}
 
 void sa_remote_batch_flush(void) {
   sa_remote_batch_t* batch = &remote_batch;
   if (batch->page == NULL) return;
-  push_thread_free(batch->page, batch->head, batch->tail);
+  sa_block_t* head = atomic_exchange_explicit(&batch->head, NULL, memory_order_acquire);
+  if (head != NULL) push_thread_free(batch->page, head, batch->tail);
   batch->page = NULL;
   batch->count = 0;
 }
+
+static void batch_register(sa_remote_batch_t* batch) {
+  sa_lock_acquire(&batches_lock);
+  batch->prev = NULL;
+  batch->next = batches;
+  if (batches != NULL) batches->prev = batch;
+  batches = batch;
+  batch->registered = true;
+  sa_lock_release(&batches_lock);
+}
+
+static void batch_unregister(sa_remote_batch_t* batch) {
+  sa_lock_acquire(&batches_lock);
+  if (batch->prev != NULL) batch->prev->next = batch->next;
+  else batches = batch->next;
+  if (batch->next != NULL) batch->next->prev = batch->prev;
+  batch->registered = false;
+  sa_lock_release(&batches_lock);
+}
+
+void sa_remote_batch_close(bool thread_exits) {
+  sa_remote_batch_t* batch = &remote_batch;
+  sa_remote_batch_flush();
+  if (batch->registered) batch_unregister(batch);
+  if (thread_exits) batch->closed = true;
+}
+
+/* Takes every thread's waiting blocks and pushes them to their pages. */
+void sa_remote_batches_flush_all(void) {
+  if (batches == NULL) return; /* a peek: nothing was ever batched */
+  sa_lock_acquire(&batches_lock);
+  for (sa_remote_batch_t* batch = batches; batch != NULL; batch = batch->next) {
+    sa_block_t* head = atomic_exchange_explicit(&batch->head, NULL, memory_order_acquire);
+    if (head != NULL) push_chain(head);
+  }
+  sa_lock_release(&batches_lock);
+}
+
+/* In a fork child only the forking thread exists: push what the others held, and
+ * forget their batches (their thread-local memory is no longer theirs). */
+void sa_remote_batches_fork_child(void) {
+  sa_remote_batch_t* own = remote_batch.registered ? &remote_batch : NULL;
+  for (sa_remote_batch_t* batch = batches; batch != NULL; batch = batch->next) {
+    if (batch == own) continue;
+    sa_block_t* head = atomic_exchange_explicit(&batch->head, NULL, memory_order_relaxed);
+    if (head != NULL) push_chain(head);
+  }
+  batches = own;
+  if (own != NULL) own->next = own->prev = NULL;
+  sa_lock_release(&batches_lock);
+}
+
+void sa_remote_batches_fork_prepare(void) { sa_lock_acquire(&batches_lock); }
+void sa_remote_batches_fork_parent(void) { sa_lock_release(&batches_lock); }
 
 static bool page_batchable(sa_page_t* page) {
   return atomic_load_explicit(&page->batchable, memory_order_relaxed) != 0;
 }
 
+/* Starts a new list in the batch (empty, or taken over by another thread). */
+static void batch_restart(sa_remote_batch_t* batch, sa_block_t* block) {
+  block->next = NULL;
+  batch->tail = block;
+  batch->count = 1;
+  atomic_store_explicit(&batch->head, block, memory_order_release);
+}
+
 void sa_free_remote(sa_page_t* page, sa_block_t* block) {
   long batch_max = sa_opt_remote_batch;
-  if (batch_max <= 1 || !page_batchable(page)) {
+  sa_remote_batch_t* batch = &remote_batch;
+  if (batch_max <= 1 || !page_batchable(page) || batch->closed) {
     push_thread_free(page, block, block);
     return;
   }
-  sa_remote_batch_t* batch = &remote_batch;
   if (batch->page != page) {
     if (batch->page != NULL) sa_remote_batch_flush();
-    else sa_thread_watch_exit(); /* the batch must go out when the thread ends */
+    else if (!batch->registered) {
+      sa_thread_watch_exit(); /* the batch must go out when the thread ends */
+      batch_register(batch);
+    }
     batch->page = page;
-    batch->head = batch->tail = block;
-    block->next = NULL;
-    batch->count = 1;
+    batch_restart(batch, block);
   } else {
-    block->next = batch->head;
-    batch->head = block;
-    batch->count++;
+    /* Only the holder makes the head non-NULL, so the CAS fails only when another
+     * thread took the list: then this block starts a new one. */
+    sa_block_t* head = atomic_load_explicit(&batch->head, memory_order_relaxed);
+    block->next = head;
+    if (head == NULL || !atomic_compare_exchange_strong_explicit(&batch->head, &head, block, memory_order_release,
+                                                                 memory_order_relaxed)) {
+      batch_restart(batch, block);
+    } else {
+      batch->count++;
+    }
   }
   if (batch->count >= batch_max) sa_remote_batch_flush();
 }

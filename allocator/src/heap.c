@@ -131,10 +131,10 @@ static void unstick_page(sa_heap_t* heap, sa_page_t* page, void* arg) {
   }
 }
 
-void sa_heaps_fork_child(void) {
-  sa_heap_t* heap = sa_heap_default;
-  if (heap == &sa_heap_empty) return;
-  for (sa_heap_t* h = heap->tld->heaps; h != NULL; h = h->next) heap_visit_pages(h, unstick_page, NULL);
+void sa_heaps_fork_child(sa_tld_t* threads) {
+  for (sa_tld_t* tld = threads; tld != NULL; tld = tld->all_next) {
+    for (sa_heap_t* h = tld->heaps; h != NULL; h = h->next) heap_visit_pages(h, unstick_page, NULL);
+  }
 }
 
 sa_decl_export sa_heap_t* sa_heap_new(void) {
@@ -202,8 +202,49 @@ sa_decl_export bool sa_heap_contains(const sa_heap_t* heap, const void* p) {
   return page->in_use && atomic_load_explicit(&page->heap, memory_order_relaxed) == heap;
 }
 
+/* ---- the orphan heap ----------------------------------------------------------------
+ * A thread whose exit clean-up has run can still allocate (a key destructor that runs
+ * after ours, glibc's own clean-up). A heap of its own would never be ended, so such
+ * allocations share one heap, under a lock. Its segments belong to no thread
+ * (SA_ORPHAN_THREAD_ID), so every free into them is a remote free, which the orphan
+ * heap collects at its next allocation or at sa_collect. */
+static sa_lock_t orphan_lock = SA_LOCK_INIT;
+static sa_heap_t orphan_heap;
+static sa_tld_t orphan_tld;
+static bool orphan_ready;
+
+static sa_heap_t* orphan_heap_locked(void) {
+  sa_lock_acquire(&orphan_lock);
+  if (!orphan_ready) {
+    orphan_tld.thread_id = SA_ORPHAN_THREAD_ID;
+    sa_heap_init(&orphan_heap, &orphan_tld, false);
+    orphan_tld.heap_default = &orphan_heap;
+    orphan_ready = true;
+  }
+  return &orphan_heap;
+}
+
+void* sa_orphan_malloc(size_t size, size_t alignment, bool zero) {
+  sa_heap_t* heap = orphan_heap_locked();
+  void* p = alignment == 0 ? sa_heap_malloc_zero(heap, size, zero) : sa_heap_malloc_aligned_zero(heap, size, alignment, zero);
+  sa_lock_release(&orphan_lock);
+  return p;
+}
+
+static void orphan_collect(bool force) {
+  if (!orphan_ready) return;
+  sa_heap_collect(orphan_heap_locked(), force);
+  sa_lock_release(&orphan_lock);
+}
+
+void sa_orphan_fork_prepare(void) { sa_lock_acquire(&orphan_lock); }
+void sa_orphan_fork_release(void) { sa_lock_release(&orphan_lock); }
+
 sa_decl_export void sa_collect(bool force) {
   sa_remote_batch_flush();
+  /* Idle threads' batches too: their blocks pin pages (ours among them). */
+  sa_remote_batches_flush_all();
+  orphan_collect(force);
   sa_heap_t* heap = sa_heap_default;
   if (heap == &sa_heap_empty) {
     sa_huge_cache_flush(force);

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -42,8 +43,38 @@ static _Atomic(int) process_state; /* 0 not started, 1 starting, 2 done */
 
 /* ---- locks ------------------------------------------------------------------------ */
 
+/* Spins of a wait that only pause the CPU, then that yield, before it sleeps. */
+#define SA_SPIN_PAUSES 64
+#define SA_SPIN_YIELDS 256
+#define SA_SPIN_SLEEP_NS 50000
+
+void sa_spin_wait(unsigned* spins) {
+  unsigned n = (*spins)++;
+  if (n < SA_SPIN_PAUSES) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+  } else if (n < SA_SPIN_PAUSES + SA_SPIN_YIELDS) {
+    sched_yield();
+  } else {
+    struct timespec pause = {0, SA_SPIN_SLEEP_NS};
+    nanosleep(&pause, NULL);
+  }
+}
+
 void sa_lock_acquire(sa_lock_t* lock) {
-  while (atomic_flag_test_and_set_explicit(&lock->flag, memory_order_acquire)) sched_yield();
+  uintptr_t self = sa_thread_id();
+  unsigned spins = 0;
+  while (atomic_flag_test_and_set_explicit(&lock->flag, memory_order_acquire)) {
+    if (atomic_load_explicit(&lock->holder, memory_order_relaxed) == self) {
+      sa_fatal("re-entered while this thread holds an allocator lock (malloc or free in a signal handler "
+               "that interrupted one?): stopping rather than waiting for ever");
+    }
+    sa_spin_wait(&spins);
+  }
+  atomic_store_explicit(&lock->holder, self, memory_order_relaxed);
 }
 
 /* ---- metadata: memory for heaps and thread data, never returned to the OS -------
@@ -99,12 +130,40 @@ void sa_metadata_free(void* p, size_t size) {
 /* The thread-specific value of a thread that has no heap but batched remote frees. */
 static char heapless_thread;
 
-static void thread_done(void* value) {
-  sa_remote_batch_flush();
-  if (value == &heapless_thread) return;
-  sa_heap_t* heap = value;
-  if (heap == NULL || heap->tld == NULL) return;
-  sa_heap_default = (sa_heap_t*)&sa_heap_empty; /* a later malloc starts afresh */
+/* Set once the thread's exit clean-up (our key destructor) has run. glibc frees some
+ * of its own per-thread buffers after every key destructor (__libc_thread_freeres):
+ * nothing would end a heap made then, so such a thread never gets one again (see
+ * sa_thread_has_exited). */
+static __thread bool thread_exited __attribute__((tls_model("initial-exec")));
+
+/* Every live thread's data, so that a fork child can end the threads it lost. */
+static sa_lock_t threads_lock = SA_LOCK_INIT;
+static sa_tld_t* threads;
+
+static void threads_add(sa_tld_t* tld) {
+  sa_lock_acquire(&threads_lock);
+  tld->all_prev = NULL;
+  tld->all_next = threads;
+  if (threads != NULL) threads->all_prev = tld;
+  threads = tld;
+  sa_lock_release(&threads_lock);
+}
+
+static void threads_remove(sa_tld_t* tld) {
+  sa_lock_acquire(&threads_lock);
+  if (tld->all_prev != NULL) tld->all_prev->all_next = tld->all_next;
+  else threads = tld->all_next;
+  if (tld->all_next != NULL) tld->all_next->all_prev = tld->all_prev;
+  tld->all_next = tld->all_prev = NULL;
+  sa_lock_release(&threads_lock);
+}
+
+bool sa_thread_has_exited(void) { return thread_exited; }
+
+/* Ends a thread's heaps and gives its data back (the thread ends, or, in a fork
+ * child, no longer exists). */
+static void thread_data_release(sa_heap_t* heap) {
+  threads_remove(heap->tld);
   sa_heap_thread_done(heap);
   sa_thread_data_t* data = (sa_thread_data_t*)heap;
   if (data == &main_thread_data) {
@@ -114,13 +173,25 @@ static void thread_done(void* value) {
   }
 }
 
+/* The key destructor: the thread is ending. */
+static void thread_done(void* value) {
+  sa_remote_batch_close(true);
+  thread_exited = true;
+  if (value == &heapless_thread) return;
+  sa_heap_t* heap = value;
+  if (heap == NULL || heap->tld == NULL) return;
+  sa_heap_default = (sa_heap_t*)&sa_heap_empty;
+  thread_data_release(heap);
+}
+
 sa_decl_export void sa_thread_done(void) {
-  sa_remote_batch_flush();
+  sa_remote_batch_close(false);
   sa_heap_t* heap = sa_heap_default;
   if (heap == &sa_heap_empty) return;
   sa_heap_t* own = heap->tld->heap_default;
   pthread_setspecific(thread_key, NULL);
-  thread_done(own);
+  sa_heap_default = (sa_heap_t*)&sa_heap_empty; /* a later malloc starts afresh */
+  thread_data_release(own);
 }
 
 void sa_thread_watch_exit(void) {
@@ -136,6 +207,7 @@ void sa_thread_watch_exit(void) {
 sa_heap_t* sa_heap_for_thread(void) {
   sa_heap_t* heap = sa_heap_default;
   if (heap != &sa_heap_empty) return heap;
+  if (thread_exited) return NULL; /* callers that may allocate use the orphan heap */
   sa_process_init();
   sa_thread_data_t* data = NULL;
   bool expected = false;
@@ -150,6 +222,7 @@ sa_heap_t* sa_heap_for_thread(void) {
   sa_heap_init(&data->heap, &data->tld, true);
   data->tld.heap_default = &data->heap;
   sa_stat_increase(&data->tld.stats.threads, 1);
+  threads_add(&data->tld);
   sa_heap_default = &data->heap;
   /* Set last: pthread_setspecific may itself allocate (for high key numbers), and
    * that allocation now finds the heap ready. */
@@ -157,9 +230,27 @@ sa_heap_t* sa_heap_for_thread(void) {
   return &data->heap;
 }
 
+/* In a fork child, the parent's other threads are gone, but their heaps are not:
+ * glibc gives their thread pointers (our thread ids) to the child's new threads, and
+ * such a thread would pass the owner check on a dead thread's pages. End those
+ * threads here: their segments are abandoned, for the child's threads to reclaim. */
+static void fork_child_end_lost_threads(void) {
+  sa_tld_t* own = sa_heap_default != &sa_heap_empty ? sa_heap_default->tld : NULL;
+  sa_heaps_fork_child(threads); /* first: no page may stay half-notified */
+  sa_tld_t* tld = threads;
+  while (tld != NULL) {
+    sa_tld_t* next = tld->all_next;
+    if (tld != own) thread_data_release(tld->heap_default);
+    tld = next;
+  }
+}
+
 /* ---- the process --------------------------------------------------------------- */
 
 void sa_fork_prepare(void) {
+  sa_lock_acquire(&threads_lock);
+  sa_remote_batches_fork_prepare();
+  sa_orphan_fork_prepare();
   sa_lock_acquire(&sa_metadata_lock);
   sa_segments_fork_prepare();
   void sa_huge_fork_prepare(void);
@@ -168,18 +259,27 @@ void sa_fork_prepare(void) {
   sa_stats_fork_prepare();
 }
 
-void sa_fork_parent(void) {
+static void fork_release_locks(void) {
   sa_stats_fork_release();
   sa_arenas_fork_release();
   void sa_huge_fork_release(void);
   sa_huge_fork_release();
   sa_segments_fork_release();
   sa_lock_release(&sa_metadata_lock);
+  sa_orphan_fork_release();
+}
+
+void sa_fork_parent(void) {
+  fork_release_locks();
+  sa_remote_batches_fork_parent();
+  sa_lock_release(&threads_lock);
 }
 
 void sa_fork_child(void) {
-  sa_fork_parent();
-  sa_heaps_fork_child();
+  fork_release_locks();
+  sa_remote_batches_fork_child(); /* what the lost threads held goes to its pages */
+  sa_lock_release(&threads_lock);
+  fork_child_end_lost_threads();
 }
 
 static void process_done(void) {
@@ -201,7 +301,8 @@ void sa_process_init(void) {
   if (sa_likely(atomic_load_explicit(&process_state, memory_order_acquire) == 2)) return;
   int expected = 0;
   if (!atomic_compare_exchange_strong(&process_state, &expected, 1)) {
-    while (atomic_load_explicit(&process_state, memory_order_acquire) != 2) sched_yield();
+    unsigned spins = 0;
+    while (atomic_load_explicit(&process_state, memory_order_acquire) != 2) sa_spin_wait(&spins);
     return;
   }
   sa_os_init();
@@ -256,6 +357,14 @@ void sa_warning(const char* fmt, ...) {
   va_start(args, fmt);
   vreport("warning", fmt, args);
   va_end(args);
+}
+
+void sa_fatal(const char* fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  vreport("fatal error", fmt, args);
+  va_end(args);
+  abort();
 }
 
 void sa_assert_fail(const char* cond, const char* file, int line, const char* func) {

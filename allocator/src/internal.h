@@ -100,6 +100,12 @@ static inline sa_block_t* sa_page_block_of(const sa_page_t* page, const void* p)
   return (sa_block_t*)(page->start + offset - offset % page->block_size);
 }
 
+/* Whether remote frees into the page may wait in a batch (free.c): pages of a
+ * thread's own heap that hold many blocks. */
+static inline bool sa_page_may_batch(const sa_heap_t* heap, const sa_page_t* page) {
+  return heap->is_default && page->block_size <= SA_MEDIUM_OBJ_MAX;
+}
+
 /* ---- Size classes ------------------------------------------------------------ */
 
 static inline size_t sa_wsize_of(size_t size) { return (size + SA_WORD_SIZE - 1) / SA_WORD_SIZE; }
@@ -150,14 +156,23 @@ static inline uintptr_t sa_tf_make(sa_block_t* b, sa_notify_t n) { return (uintp
 
 /* ---- A small spin lock for rare, short critical sections ------------------- */
 
+/* The holder is recorded so that a thread that comes back for a lock it holds (a
+ * signal handler that interrupted it inside the allocator) is told so and stopped,
+ * instead of spinning for ever. */
 typedef struct sa_lock_s {
   atomic_flag flag;
+  _Atomic(uintptr_t) holder; /* thread id of the holder; 0 when free */
 } sa_lock_t;
-#define SA_LOCK_INIT {ATOMIC_FLAG_INIT}
+#define SA_LOCK_INIT {ATOMIC_FLAG_INIT, 0}
 void sa_lock_acquire(sa_lock_t* lock); /* init.c */
 static inline void sa_lock_release(sa_lock_t* lock) {
+  atomic_store_explicit(&lock->holder, 0, memory_order_relaxed);
   atomic_flag_clear_explicit(&lock->flag, memory_order_release);
 }
+/* One step of waiting for another thread (a lock holder, a remote free that is
+ * notifying): pause a little, then yield, then sleep, so that a waiter of higher
+ * (real-time) priority lets the thread it waits for run. `*spins` starts at 0. */
+void sa_spin_wait(unsigned* spins); /* init.c */
 
 /* ---- init.c: process and thread set-up ------------------------------------ */
 
@@ -167,10 +182,14 @@ extern const sa_page_t sa_page_empty;
 extern uintptr_t sa_process_key; /* random per process, for segment cookies */
 /* Makes sure thread exit runs our clean-up even for a thread without a heap. */
 void sa_thread_watch_exit(void);
-/* The calling thread's heap, set up on first use; NULL if that failed (ENOMEM). */
+/* The calling thread's heap, set up on first use; NULL if that failed (ENOMEM) or
+ * the thread's exit clean-up has run (then allocate from sa_orphan_malloc). */
 sa_heap_t* sa_heap_for_thread(void);
+bool sa_thread_has_exited(void);
 void sa_process_init(void);
 void sa_assert_fail(const char* cond, const char* file, int line, const char* func);
+/* Reports a state the allocator cannot go on from and aborts, whatever abort_on_error says. */
+__attribute__((noreturn)) void sa_fatal(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reports misuse (bad free, corruption) when show_errors is set, and aborts when
  * abort_on_error is; errno is left alone (free must keep it). */
 void sa_error(int err, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -198,6 +217,13 @@ void sa_free_generic(void* p);
 void sa_free_remote(sa_page_t* page, sa_block_t* b);
 /* Pushes out the calling thread's batch of remote frees. */
 void sa_remote_batch_flush(void);
+/* Pushes it out and unregisters it; with thread_exits, nothing is batched after. */
+void sa_remote_batch_close(bool thread_exits);
+/* Pushes out every thread's batch (idle threads' too). */
+void sa_remote_batches_flush_all(void);
+void sa_remote_batches_fork_prepare(void);
+void sa_remote_batches_fork_parent(void);
+void sa_remote_batches_fork_child(void);
 /* Checks that p is a block shardalloc could have handed out; reports it if not. */
 bool sa_check_pointer(const void* p, const char* operation);
 
@@ -286,8 +312,13 @@ void sa_heap_init(sa_heap_t* heap, sa_tld_t* tld, bool is_default);
 void sa_heap_collect(sa_heap_t* heap, bool force);
 /* Called at thread exit for the thread's default heap. */
 void sa_heap_thread_done(sa_heap_t* heap);
-/* After fork, in the child: pages left half-notified by the parent's threads. */
-void sa_heaps_fork_child(void);
+/* After fork, in the child: pages left half-notified by the parent's threads
+ * (every heap of the threads listed from `threads` on, by tld->all_next). */
+void sa_heaps_fork_child(sa_tld_t* threads);
+/* An allocation by a thread whose exit clean-up has run (alignment 0: any). */
+void* sa_orphan_malloc(size_t size, size_t alignment, bool zero);
+void sa_orphan_fork_prepare(void);
+void sa_orphan_fork_release(void);
 /* Collects and purges when the purge delay (or generic_collect) says it is time. */
 void sa_heap_collect_if_due(sa_heap_t* heap);
 

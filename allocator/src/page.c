@@ -47,9 +47,11 @@ void sa_heap_direct_update(sa_heap_t* heap, size_t bin) {
 
 void sa_page_set_notify(sa_page_t* page, sa_notify_t state, bool only_if_none) {
   uintptr_t tf = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
+  unsigned spins = 0;
   for (;;) {
     sa_notify_t now = sa_tf_notify(tf);
     if (now == SA_NOTIFY_BUSY) { /* a remote free is linking the page: a few instructions */
+      sa_spin_wait(&spins);
       tf = atomic_load_explicit(&page->thread_free, memory_order_acquire);
       continue;
     }
@@ -176,7 +178,7 @@ static sa_page_t* page_fresh(sa_heap_t* heap, size_t bin) {
   page->free = page->local_free = NULL;
   atomic_store_explicit(&page->thread_free, 0, memory_order_relaxed);
   atomic_store_explicit(&page->heap, heap, memory_order_release);
-  atomic_store_explicit(&page->batchable, heap->is_default, memory_order_relaxed);
+  atomic_store_explicit(&page->batchable, sa_page_may_batch(heap, page), memory_order_relaxed);
   uint8_t* start;
   size_t area = sa_page_usable_area(sa_segment_of(page), page, &start);
   page->start = start;
@@ -234,7 +236,7 @@ void sa_page_adopt(sa_heap_t* heap, sa_page_t* page) {
   sa_page_sync_owner(page);
   sa_page_set_notify(page, SA_NOTIFY_NONE, false);
   atomic_store_explicit(&page->heap, heap, memory_order_release);
-  atomic_store_explicit(&page->batchable, heap->is_default, memory_order_relaxed);
+  atomic_store_explicit(&page->batchable, sa_page_may_batch(heap, page), memory_order_relaxed);
   page_queue_push_back(&heap->queues[page->bin], page);
   sa_stat_increase(&heap->tld->stats.bin_pages[page->bin], 1);
   if (heap->queues[page->bin].first == page) sa_heap_direct_update(heap, page->bin);
@@ -245,7 +247,9 @@ void sa_page_free_to_segment(sa_heap_t* heap, sa_page_t* page) {
    * remote free can start now (the page has no block in use), but one may still be
    * linking the page (BUSY): wait for it to finish, so that DONE is seen. */
   sa_notify_t state;
+  unsigned spins = 0;
   while ((state = sa_tf_notify(atomic_load_explicit(&page->thread_free, memory_order_acquire))) == SA_NOTIFY_BUSY) {
+    sa_spin_wait(&spins);
   }
   if (state == SA_NOTIFY_DONE) sa_heap_drain_notified(heap);
   sa_page_set_notify(page, SA_NOTIFY_NONE, false);

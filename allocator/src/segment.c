@@ -47,6 +47,11 @@ static size_t segment_header_size(size_t page_count) {
   return sa_align_up(sizeof(sa_segment_t) + page_count * sizeof(sa_page_t), 4 * SA_KiB);
 }
 
+/* The part of every segment that is never purged: the largest header of any kind
+ * (a small segment's). A segment is reused as another kind, from a cache, and its
+ * new header must land in memory that is still read-write (eager_commit off). */
+static size_t segment_header_keep(void) { return segment_header_size(SA_SMALL_PAGES_PER_SEGMENT); }
+
 /* The bytes of a page that hold blocks: the first page gives up the header. */
 size_t sa_page_usable_area(const sa_segment_t* segment, const sa_page_t* page, uint8_t** start) {
   size_t index = (size_t)(page - segment->pages);
@@ -120,7 +125,7 @@ sa_segment_t* sa_segment_map(size_t size, size_t alignment, size_t offset, bool 
     if (!sa_option_is_enabled(sa_option_allow_thp)) sa_os_advise_thp(segment, size, false);
     else if (sa_option_is_enabled(sa_option_allow_large_os_pages)) sa_os_advise_thp(segment, size, true);
   }
-  if (!commit && !sa_os_commit(segment, segment_header_size(SA_SMALL_PAGES_PER_SEGMENT))) {
+  if (!commit && !sa_os_commit(segment, segment_header_keep())) {
     sa_os_free(segment, size, 0);
     errno = ENOMEM;
     return NULL;
@@ -137,7 +142,7 @@ void sa_segment_map_mark(const sa_segment_t* segment, bool present) { segment_ma
 /* Bytes of the segment that are read-write (all, unless it commits on use). */
 static size_t segment_committed_bytes(const sa_segment_t* segment) {
   if (segment->is_committed) return segment->size;
-  size_t bytes = segment_header_size(SA_SMALL_PAGES_PER_SEGMENT);
+  size_t bytes = segment_header_keep();
   for (uint32_t i = 0; i < segment->page_count; i++) {
     if (segment->pages[i].is_committed) bytes += (size_t)1 << segment->page_shift;
   }
@@ -235,9 +240,9 @@ void sa_segment_free(sa_segment_t* segment, sa_tld_t* tld) {
   sa_segment_unmap(segment);
 }
 
-/* Purges a cached (empty) segment beyond its header. */
+/* Purges a cached (empty) segment beyond the header of any kind it may be reused as. */
 static void segment_purge_cached(sa_segment_t* segment) {
-  size_t header = segment_header_size(segment->page_count);
+  size_t header = segment_header_keep();
   segment_purge_range(segment, header, SA_SEGMENT_SIZE - header);
   segment->cache_unpurged = false;
 }
@@ -370,6 +375,9 @@ static void page_purge(sa_segment_t* segment, size_t index) {
   uint8_t* start;
   size_t area = sa_page_usable_area(segment, &segment->pages[index], &start);
   uintptr_t from = sa_align_up((uintptr_t)start, sa_os_page_size());
+  /* The first page of a medium or large segment starts below the kept header. */
+  uintptr_t keep_end = (uintptr_t)segment + segment_header_keep();
+  if (index == 0 && from < keep_end) from = keep_end;
   segment_purge_range(segment, from - (uintptr_t)segment, (size_t)((uintptr_t)start + area - from));
 }
 
@@ -521,10 +529,12 @@ size_t sa_segments_reclaim(sa_heap_t* heap, size_t max) {
 
 /* A free into an abandoned segment takes the segment over, so that its blocks are
  * freed locally from then on and its empty pages go back to the OS. Returns false
- * if another thread was quicker (or this thread cannot have a heap). */
+ * if another thread was quicker (or this thread has no heap). */
 bool sa_segment_reclaim_on_free(sa_segment_t* segment) {
-  sa_heap_t* heap = sa_heap_for_thread();
-  if (heap == NULL) return false;
+  /* Only into a heap the thread has: a thread without one may be past its exit
+   * clean-up, and a heap made now would never be ended (nor would the segment). */
+  sa_heap_t* heap = sa_heap_default;
+  if (heap == &sa_heap_empty) return false;
   heap = heap->tld->heap_default;
   if (abandoned_take(segment, heap->tld->thread_id) == NULL) return false;
   segment_adopt(heap, segment);

@@ -66,6 +66,10 @@
 #define SA_BIN_FULL (SA_BIN_HUGE + 1) /* queue of pages with no free block */
 #define SA_BIN_COUNT (SA_BIN_FULL + 1)
 
+/* The owner id of the orphan heap's segments (heap.c): no thread pointer is this
+ * small, and its low bits are free for the page flags. */
+#define SA_ORPHAN_THREAD_ID ((uintptr_t)0x100)
+
 /* ---- Blocks and pages ------------------------------------------------------ */
 
 typedef struct sa_block_s {
@@ -204,6 +208,8 @@ struct sa_tld_s {
   int64_t next_collect_ms;       /* when the generic path next collects and purges */
   sa_segment_t* purge_list;      /* segments with free pages still to purge */
   sa_segment_t* abandoning;      /* segments set aside at thread exit, to publish */
+  sa_tld_t* all_next;            /* in the list of every live thread's data (init.c) */
+  sa_tld_t* all_prev;
   sa_stats_t stats;
 };
 
