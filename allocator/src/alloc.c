@@ -19,7 +19,7 @@ static inline void* page_pop(sa_page_t* page) {
 }
 
 static inline void* heap_malloc_direct(sa_heap_t* heap, size_t size, bool zero) {
-  sa_page_t* page = heap->pages_direct[sa_wsize_of(size)];
+  sa_page_t* page = sa_direct_page(heap, sa_wsize_of(size));
   if (sa_unlikely(page->free == NULL)) return sa_heap_malloc_generic(heap, size, zero);
   void* p = page_pop(page);
   if (zero) memset(p, 0, size);
@@ -53,7 +53,7 @@ sa_decl_export void* sa_malloc(size_t size) {
   return sa_heap_malloc_zero(heap, size, false);
 #endif
   if (sa_likely(size <= SA_DIRECT_MAX)) {
-    sa_page_t* page = heap->pages_direct[sa_wsize_of(size)];
+    sa_page_t* page = sa_direct_page(heap, sa_wsize_of(size));
     if (sa_likely(page->free != NULL)) return page_pop(page);
   }
   return sa_heap_malloc_generic(heap, size, false);
@@ -67,7 +67,7 @@ sa_decl_export void* sa_malloc(size_t size) {
 sa_decl_noinline void sa_heap_collect_if_due(sa_heap_t* heap) {
   sa_tld_t* tld = heap->tld;
   int64_t now = sa_os_clock_ms();
-  bool count_due = tld->heartbeat % (uint64_t)sa_option_get(sa_option_generic_collect) < SA_CLOCK_CHECK_INTERVAL;
+  bool count_due = atomic_load_explicit(&tld->heartbeat, memory_order_relaxed) % (uint64_t)sa_option_get(sa_option_generic_collect) < SA_CLOCK_CHECK_INTERVAL;
   if (now < tld->next_collect_ms && !count_due) return;
   long delay = sa_opt_purge_delay_ms > 0 ? sa_opt_purge_delay_ms : 1;
   tld->next_collect_ms = now + delay;
@@ -91,7 +91,8 @@ sa_decl_noinline void* sa_heap_malloc_generic(sa_heap_t* heap, size_t size, bool
   sa_tld_t* tld = heap->tld;
   tld->stats.malloc_slow++;
   sa_remote_batch_flush();
-  if (sa_unlikely(++tld->heartbeat % SA_CLOCK_CHECK_INTERVAL == 0)) sa_heap_collect_if_due(heap);
+  if (sa_unlikely(atomic_load_explicit(&tld->poked, memory_order_relaxed))) sa_heap_poked(heap);
+  if (sa_unlikely(sa_heartbeat_tick(tld) % SA_CLOCK_CHECK_INTERVAL == 0)) sa_heap_collect_if_due(heap);
   if (atomic_load_explicit(&heap->notified, memory_order_relaxed) != NULL) {
     sa_heap_drain_notified(heap);
   }

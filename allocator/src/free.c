@@ -69,6 +69,9 @@ sa_decl_noinline void sa_free_generic(void* p) {
  * has room again. The BUSY state keeps the owner from freeing the page or its heap
  * meanwhile. */
 static void push_thread_free(sa_page_t* page, sa_block_t* head, sa_block_t* tail) {
+  /* Read while the blocks still keep the page in use: once they are pushed, the
+   * owner may free the page and its segment. */
+  sa_heap_t* owner_heap = atomic_load_explicit(&page->heap, memory_order_acquire);
   uintptr_t tf = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
   sa_notify_t state;
   for (;;) {
@@ -80,6 +83,8 @@ static void push_thread_free(sa_page_t* page, sa_block_t* head, sa_block_t* tail
       break;
     }
   }
+  /* The first remote free since the owner last took this page's list. */
+  if (sa_tf_block(tf) == NULL && owner_heap != NULL) sa_heap_poke(owner_heap);
   if (state != SA_NOTIFY_WANTED) return;
 
   sa_heap_t* heap = atomic_load_explicit(&page->heap, memory_order_acquire);
@@ -112,18 +117,8 @@ static void push_thread_free(sa_page_t* page, sa_block_t* head, sa_block_t* tail
  * page of one block gains nothing. Once the thread's exit clean-up has run, nothing
  * is batched any more (a later free, from a key destructor or glibc's own
  * clean-up, is pushed at once: nothing would send the batch out). */
-typedef struct sa_remote_batch_s {
-  _Atomic(sa_block_t*) head; /* the waiting blocks, all of one page; NULL when none */
-  sa_block_t* tail;          /* of the holder's current list */
-  sa_page_t* page;           /* the page the holder is batching for */
-  long count;
-  bool registered;           /* in the list of every batch */
-  bool closed;               /* the thread's exit clean-up ran: batch no more */
-  struct sa_remote_batch_s* next;
-  struct sa_remote_batch_s* prev;
-} sa_remote_batch_t;
 
-static __thread sa_remote_batch_t remote_batch __attribute__((tls_model("initial-exec")));
+__thread sa_remote_batch_t sa_remote_batch __attribute__((tls_model("initial-exec")));
 static sa_lock_t batches_lock = SA_LOCK_INIT;
 static sa_remote_batch_t* batches; /* every registered batch */
 
@@ -135,9 +130,8 @@ static void push_chain(sa_block_t* head) {
   push_thread_free(page, head, tail);
 }
 
-void sa_remote_batch_flush(void) {
-  sa_remote_batch_t* batch = &remote_batch;
-  if (batch->page == NULL) return;
+void sa_remote_batch_flush_now(void) {
+  sa_remote_batch_t* batch = &sa_remote_batch;
   sa_block_t* head = atomic_exchange_explicit(&batch->head, NULL, memory_order_acquire);
   if (head != NULL) push_thread_free(batch->page, head, batch->tail);
   batch->page = NULL;
@@ -164,7 +158,7 @@ static void batch_unregister(sa_remote_batch_t* batch) {
 }
 
 void sa_remote_batch_close(bool thread_exits) {
-  sa_remote_batch_t* batch = &remote_batch;
+  sa_remote_batch_t* batch = &sa_remote_batch;
   sa_remote_batch_flush();
   if (batch->registered) batch_unregister(batch);
   if (thread_exits) batch->closed = true;
@@ -184,7 +178,7 @@ void sa_remote_batches_flush_all(void) {
 /* In a fork child only the forking thread exists: push what the others held, and
  * forget their batches (their thread-local memory is no longer theirs). */
 void sa_remote_batches_fork_child(void) {
-  sa_remote_batch_t* own = remote_batch.registered ? &remote_batch : NULL;
+  sa_remote_batch_t* own = sa_remote_batch.registered ? &sa_remote_batch : NULL;
   for (sa_remote_batch_t* batch = batches; batch != NULL; batch = batch->next) {
     if (batch == own) continue;
     sa_block_t* head = atomic_exchange_explicit(&batch->head, NULL, memory_order_relaxed);
@@ -212,7 +206,7 @@ static void batch_restart(sa_remote_batch_t* batch, sa_block_t* block) {
 
 void sa_free_remote(sa_page_t* page, sa_block_t* block) {
   long batch_max = sa_opt_remote_batch;
-  sa_remote_batch_t* batch = &remote_batch;
+  sa_remote_batch_t* batch = &sa_remote_batch;
   if (batch_max <= 1 || !page_batchable(page) || batch->closed) {
     push_thread_free(page, block, block);
     return;

@@ -5,7 +5,7 @@ void sa_huge_heap_release(sa_heap_t* heap, bool free_blocks, sa_heap_t* new_owne
 
 void sa_heap_init(sa_heap_t* heap, sa_tld_t* tld, bool is_default) {
   memset(heap, 0, sizeof(*heap));
-  for (size_t w = 0; w <= SA_DIRECT_WORDS; w++) heap->pages_direct[w] = (sa_page_t*)&sa_page_empty;
+  for (size_t w = 0; w <= SA_DIRECT_WORDS; w++) sa_direct_set(heap, w, (sa_page_t*)&sa_page_empty);
   heap->tld = tld;
   heap->thread_id = tld->thread_id;
   heap->is_default = is_default;
@@ -57,6 +57,71 @@ void sa_heap_collect(sa_heap_t* heap, bool force) {
   } else {
     sa_huge_cache_flush(false);
   }
+}
+
+/* ---- waking an owner that stays on the fast path ------------------------------------
+ * Pages that other threads empty go back when their owner collects: on its generic
+ * path, a page retirement, or its exit. An owner whose allocations all hit the
+ * direct table and whose own frees never empty a page would keep them for ever.
+ * So a thread whose remote free is the first into a page since the owner took the
+ * page's list looks at the owner's heartbeat: if it has not moved for a purge delay
+ * (as this thread saw it, in a small memo), the owner is idle, and this thread points
+ * the owner's direct table at the empty page. The owner's next small allocation
+ * then takes the generic path, which collects, purges and puts the table back
+ * (sa_heap_poked). The fast paths stay as they are; an active owner is never poked.
+ * A poke that races with the owner rewriting an entry is not lost: the flag stays
+ * set for its next generic call. */
+#define SA_POKE_MEMO 4 /* owners a thread watches at once */
+
+typedef struct poke_memo_s {
+  sa_tld_t* tld;
+  uint64_t heartbeat; /* the owner's, when first seen unchanged */
+  int64_t since_ms;
+} poke_memo_t;
+
+static __thread poke_memo_t poke_memo[SA_POKE_MEMO] __attribute__((tls_model("initial-exec")));
+
+/* Whether the owner has shown no activity for `delay` ms, as far as we watched. */
+static bool owner_idle(sa_tld_t* tld, long delay) {
+  poke_memo_t* memo = &poke_memo[((uintptr_t)tld >> 6) % SA_POKE_MEMO];
+  uint64_t beat = atomic_load_explicit(&tld->heartbeat, memory_order_relaxed);
+  int64_t now = sa_os_clock_ms();
+  if (memo->tld != tld || memo->heartbeat != beat) {
+    *memo = (poke_memo_t){tld, beat, now};
+    return false;
+  }
+  return now - memo->since_ms >= delay;
+}
+static void direct_clear(sa_heap_t* heap) {
+  for (size_t w = 0; w <= SA_DIRECT_WORDS; w++) sa_direct_set(heap, w, (sa_page_t*)&sa_page_empty);
+}
+
+static void direct_restore(sa_heap_t* heap) {
+  for (size_t bin = 0; sa_bin_block_size(bin) <= SA_DIRECT_MAX; bin++) sa_heap_direct_update(heap, bin);
+}
+
+/* Called with a heap read from a page that a remote free pushed into. The heap may
+ * have ended since (its thread exited): heap memory is metadata, never unmapped, so
+ * the worst a stale poke does is send some heap through its generic path once. */
+void sa_heap_poke(sa_heap_t* heap) {
+  sa_tld_t* tld = heap->tld;
+  if (sa_opt_purge_delay_ms < 0 || tld == NULL || tld->thread_id == SA_ORPHAN_THREAD_ID) return;
+  if (atomic_load_explicit(&tld->poked, memory_order_relaxed)) return;
+  long delay = sa_opt_purge_delay_ms > 0 ? sa_opt_purge_delay_ms : 1;
+  if (!owner_idle(tld, delay)) return;
+  atomic_store_explicit(&tld->poked, true, memory_order_relaxed);
+  direct_clear(heap);
+  sa_heap_t* own = tld->heap_default;
+  if (own != NULL && own != heap) direct_clear(own);
+}
+
+void sa_heap_poked(sa_heap_t* heap) {
+  sa_tld_t* tld = heap->tld;
+  atomic_store_explicit(&tld->poked, false, memory_order_relaxed);
+  for (sa_heap_t* h = tld->heaps; h != NULL; h = h->next) collect_pages(h, false);
+  /* It was idle for a purge delay at least: what it frees now goes back at once. */
+  sa_segments_purge_due(tld, sa_os_clock_ms(), true);
+  for (sa_heap_t* h = tld->heaps; h != NULL; h = h->next) direct_restore(h);
 }
 
 /* ---- the end of a heap ------------------------------------------------------------ */

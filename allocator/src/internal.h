@@ -100,6 +100,23 @@ static inline sa_block_t* sa_page_block_of(const sa_page_t* page, const void* p)
   return (sa_block_t*)(page->start + offset - offset % page->block_size);
 }
 
+/* The direct table's entries (relaxed atomics: plain loads and stores on the fast path). */
+static inline sa_page_t* sa_direct_page(const sa_heap_t* heap, size_t wsize) {
+  return atomic_load_explicit(&((sa_heap_t*)heap)->pages_direct[wsize], memory_order_relaxed);
+}
+static inline void sa_direct_set(sa_heap_t* heap, size_t wsize, sa_page_t* page) {
+  atomic_store_explicit(&heap->pages_direct[wsize], page, memory_order_relaxed);
+}
+
+/* Counts one more generic call or retirement of the thread; returns the new count.
+ * Atomic so that other threads may read it; a plain increment, since only the
+ * thread itself writes it. */
+static inline uint64_t sa_heartbeat_tick(sa_tld_t* tld) {
+  uint64_t beat = atomic_load_explicit(&tld->heartbeat, memory_order_relaxed) + 1;
+  atomic_store_explicit(&tld->heartbeat, beat, memory_order_relaxed);
+  return beat;
+}
+
 /* Whether remote frees into the page may wait in a batch (free.c): pages of a
  * thread's own heap that hold many blocks. */
 static inline bool sa_page_may_batch(const sa_heap_t* heap, const sa_page_t* page) {
@@ -216,7 +233,11 @@ void sa_free_generic(void* p);
 /* Frees b into a page the calling thread does not own (batched, see free.c). */
 void sa_free_remote(sa_page_t* page, sa_block_t* b);
 /* Pushes out the calling thread's batch of remote frees. */
-void sa_remote_batch_flush(void);
+extern __thread sa_remote_batch_t sa_remote_batch __attribute__((tls_model("initial-exec")));
+void sa_remote_batch_flush_now(void); /* the batch is not empty */
+static inline void sa_remote_batch_flush(void) {
+  if (sa_remote_batch.page != NULL) sa_remote_batch_flush_now();
+}
 /* Pushes it out and unregisters it; with thread_exits, nothing is batched after. */
 void sa_remote_batch_close(bool thread_exits);
 /* Pushes out every thread's batch (idle threads' too). */
@@ -315,6 +336,10 @@ void sa_heap_thread_done(sa_heap_t* heap);
 /* After fork, in the child: pages left half-notified by the parent's threads
  * (every heap of the threads listed from `threads` on, by tld->all_next). */
 void sa_heaps_fork_child(sa_tld_t* threads);
+/* Asks the heap's thread to collect (a remote free found the page's list empty). */
+void sa_heap_poke(sa_heap_t* heap);
+/* The generic path found the thread poked: collect, purge, restore the direct table. */
+void sa_heap_poked(sa_heap_t* heap);
 /* An allocation by a thread whose exit clean-up has run (alignment 0: any). */
 void* sa_orphan_malloc(size_t size, size_t alignment, bool zero);
 void sa_orphan_fork_prepare(void);

@@ -40,7 +40,10 @@ void sa_heap_direct_update(sa_heap_t* heap, size_t bin) {
   if (page == NULL) page = (sa_page_t*)&sa_page_empty;
   size_t first_wsize = bin == 0 ? 0 : sa_wsize_of(sa_bin_block_size(bin - 1)) + 1;
   size_t last_wsize = sa_wsize_of(block_size);
-  for (size_t w = first_wsize; w <= last_wsize; w++) heap->pages_direct[w] = page;
+  /* Mostly the front page has not changed: the entries are rewritten only when it
+   * did (or a poke pointed them all at the empty page, the last one among them). */
+  if (sa_direct_page(heap, last_wsize) == page) return;
+  for (size_t w = first_wsize; w <= last_wsize; w++) sa_direct_set(heap, w, page);
 }
 
 /* ---- notify state ------------------------------------------------------------- */
@@ -278,6 +281,6 @@ void sa_page_retire(sa_heap_t* heap, sa_page_t* page) {
    * the generic path: let it collect (pages other threads emptied) and purge what is
    * due from here now and then. */
   sa_tld_t* tld = heap->tld;
-  if (++tld->heartbeat % SA_RETIRE_CLOCK_INTERVAL == 0) sa_heap_collect_if_due(heap);
+  if (sa_heartbeat_tick(tld) % SA_RETIRE_CLOCK_INTERVAL == 0) sa_heap_collect_if_due(heap);
   errno = saved_errno;
 }

@@ -164,6 +164,18 @@ struct sa_segment_s {
   sa_page_t pages[];            /* page_count of them */
 };
 
+/* A thread's remote frees into one page, waiting to be pushed together (free.c). */
+typedef struct sa_remote_batch_s {
+  _Atomic(sa_block_t*) head; /* the waiting blocks, all of one page; NULL when none */
+  sa_block_t* tail;          /* of the holder's current list */
+  sa_page_t* page;           /* the page the holder is batching for */
+  long count;
+  bool registered;           /* in the list of every batch */
+  bool closed;               /* the thread's exit clean-up ran: batch no more */
+  struct sa_remote_batch_s* next;
+  struct sa_remote_batch_s* prev;
+} sa_remote_batch_t;
+
 /* ---- Heaps ----------------------------------------------------------------- */
 
 typedef struct sa_page_queue_s {
@@ -204,17 +216,22 @@ struct sa_tld_s {
   sa_segment_queue_t medium_free;
   sa_segment_t* cache;           /* empty segments kept for reuse */
   size_t cache_count;
-  uint64_t heartbeat;            /* counts generic calls: drives collection */
+  /* counts generic calls and page retirements: drives collection, and tells other
+   * threads whether this one is still active (sa_heap_poke); only it writes it */
+  _Atomic(uint64_t) heartbeat;
   int64_t next_collect_ms;       /* when the generic path next collects and purges */
   sa_segment_t* purge_list;      /* segments with free pages still to purge */
   sa_segment_t* abandoning;      /* segments set aside at thread exit, to publish */
+  _Atomic(bool) poked;           /* another thread asks it to collect (sa_heap_poke) */
   sa_tld_t* all_next;            /* in the list of every live thread's data (init.c) */
   sa_tld_t* all_prev;
   sa_stats_t stats;
 };
 
 struct sa_heap_s {
-  sa_page_t* pages_direct[SA_DIRECT_WORDS + 1]; /* word size -> page to allocate from */
+  /* word size -> page to allocate from; atomic only because another thread may
+   * point every entry at the empty page to wake the owner (sa_heap_poke) */
+  _Atomic(sa_page_t*) pages_direct[SA_DIRECT_WORDS + 1];
   sa_page_queue_t queues[SA_BIN_COUNT];
   _Atomic(sa_page_t*) notified;  /* full pages that got room again through remote frees */
   sa_tld_t* tld;
