@@ -46,7 +46,7 @@ extern cube_shape shape;
 typedef struct cover {
     int count, capacity;
     int active_count;        /* cubes not flagged covered (kept by cover_drop_flagged) */
-    int words, bits;         /* the shape its cubes were made for (checked when adding) */
+    int words, bits;         /* the shape its cubes were made for */
     cube *cubes;
     struct cover *next;      /* unused link, as in espresso's families */
 } cover;

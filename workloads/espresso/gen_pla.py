@@ -19,7 +19,7 @@ import sys
 # cube, (min, max) outputs of a core cube, (min, max) free inputs a core is
 # split on, (min, max) extra overlapping fragments per core, seed
 PRESETS = {
-    "largest": dict(inputs=16, outputs=8, cores=200, specified=(4, 9), core_outputs=(1, 5),
+    "largest": dict(inputs=16, outputs=16, cores=56, specified=(2, 6), core_outputs=(1, 5),
                     split=(1, 3), extras=(0, 1), seed=20191),
     "quick": dict(inputs=10, outputs=8, cores=40, specified=(3, 6), core_outputs=(1, 3),
                   split=(1, 2), extras=(0, 1), seed=7),

@@ -23,6 +23,7 @@
 #include "espresso.h"
 
 #define LINE_BYTES 65536
+#define MAX_TERMS 100000000
 
 typedef struct reader {
     const char *path;
@@ -39,15 +40,15 @@ static noreturn void __attribute__((format(printf, 2, 3))) bad(const reader *r, 
     cli_fail(EXIT_BAD_ARGUMENT, "%s:%d: %s", r->path, r->line, message);
 }
 
-static int parse_count(const reader *r, const char *text, const char *what, int max)
+static int parse_count(const reader *r, const char *text, const char *what, int min, int max)
 {
     char *end = NULL;
     errno = 0;
     long value = strtol(text, &end, 10);
     while (end && isspace((unsigned char)*end))
         end++;
-    if (end == text || *end != '\0' || errno == ERANGE || value < 1 || value > max)
-        bad(r, "%s must be a whole number from 1 to %d, got '%s'", what, max, text);
+    if (end == text || *end != '\0' || errno == ERANGE || value < min || value > max)
+        bad(r, "%s must be a whole number from %d to %d, got '%s'", what, min, max, text);
     return (int)value;
 }
 
@@ -153,11 +154,11 @@ void pla_read(const char *path, pla *p)
                 if (p->on != NULL)
                     bad(&r, "%s after the first row", keyword);
                 if (keyword[1] == 'i')
-                    inputs = parse_count(&r, rest, ".i", MAX_INPUTS);
+                    inputs = parse_count(&r, rest, ".i", 1, MAX_INPUTS);
                 else
-                    outputs = parse_count(&r, rest, ".o", MAX_OUTPUTS);
+                    outputs = parse_count(&r, rest, ".o", 1, MAX_OUTPUTS);
             } else if (strcmp(keyword, ".p") == 0) {
-                p->declared_terms = parse_count(&r, rest, ".p", 100000000);
+                p->declared_terms = parse_count(&r, rest, ".p", 0, MAX_TERMS);
             } else if (strcmp(keyword, ".type") == 0) {
                 if (strcmp(rest, "f") == 0 || strcmp(rest, "fd") == 0)
                     p->fd_type = strcmp(rest, "fd") == 0;
