@@ -36,6 +36,7 @@ typedef struct cube_shape {
     word *input_low;             /* per word: bit 2i of every input pair in it */
     word *output_mask;           /* per word: the output bits */
     word *all;                   /* per word: every valid bit */
+    word *none;                  /* zero words, to clear a new cube from */
 } cube_shape;
 
 extern cube_shape shape;
