@@ -57,6 +57,7 @@ typedef struct leaf {
 } leaf;
 
 /* The twelve parameters of the input file, in its order. */
+#define PARAMETER_LINES 12
 typedef struct parameters {
     char infile[256];    /* must be empty: we generate a Plummer model */
     long nbody;
@@ -70,6 +71,7 @@ typedef struct parameters {
     double tstop;
     double dtout;        /* diagnostics every dtout */
     long nproc;          /* must be 1: this is the uniprocessor version */
+    const char *given[PARAMETER_LINES];  /* each line's text (NULL: the default) */
 } parameters;
 
 /* Read the parameter lines from `path` ("-" or NULL: standard input); a blank

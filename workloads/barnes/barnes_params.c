@@ -26,8 +26,11 @@ static const char *const names[PARAMETER_COUNT] = {
     "tstop", "dtout", "NPROC"};
 
 /* The defaults of the original (its defv table). */
+_Static_assert(PARAMETER_COUNT == PARAMETER_LINES, "one name per parameter line");
+
 static void set_defaults(parameters *p)
 {
+    memset(p, 0, sizeof *p);
     p->infile[0] = '\0';
     p->nbody = 16384;
     p->seed = 123;
@@ -127,8 +130,15 @@ void read_parameters(const char *path, parameters *p)
                          PARAMETER_COUNT, text);
             continue;
         }
-        if (*text != '\0')
-            set_parameter(p, which, text);
+        if (*text != '\0') {
+            /* Each given value is kept as a string of its own, never freed, as the
+             * original's getparam keeps them (its only small allocations). */
+            char *kept = strdup(text);
+            if (kept == NULL)
+                cli_fail(EXIT_CHECK_FAILED, "out of memory reading the parameters");
+            p->given[which] = kept;
+            set_parameter(p, which, kept);
+        }
         which++;
     }
     if (in != stdin)

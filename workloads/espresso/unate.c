@@ -14,7 +14,8 @@
 #include "../common/cli.h"
 #include "espresso.h"
 
-/* Complements start small and grow by realloc, as espresso's set families do. */
+/* Every complement starts with room for this many cubes and grows by realloc,
+ * as espresso's set families do. */
 #define COMPLEMENT_START_CAPACITY 8
 
 
@@ -249,16 +250,16 @@ static cover *merge_halves(cover *x0, cover *x1, int v)
 cover *complement(const cube_list t)
 {
     if (list_count(t) == 0) {
-        cover *r = cover_new(1);
+        cover *r = cover_new(COMPLEMENT_START_CAPACITY);
         cover_add(r, cube_universe());
         return r;
     }
     census c = take_census(t);
     if (c.has_universe)
-        return cover_new(1);
+        return cover_new(COMPLEMENT_START_CAPACITY);
     if (c.split_var < 0) {
         /* all cubes span the inputs: the complement is the outputs they miss */
-        cover *r = cover_new(1);
+        cover *r = cover_new(COMPLEMENT_START_CAPACITY);
         if (!c.outputs_complete) {
             cube y = cube_universe();
             for (cube *p = t + LIST_FIRST; *p; p++)
