@@ -196,7 +196,8 @@ int main(int argc, char **argv)
                 tout += p.dtout;
             printf("%6ld%10.4f%14.6f%14.6f%14.6f%12.1f%12.1f%8ld%8ld\n", step, tnow, last.total,
                    last.kinetic, last.potential, (double)body_terms / (double)s.nbody,
-                   (double)cell_terms / (double)s.nbody, s.used_cells, s.used_leaves);
+                   (double)cell_terms / (double)s.nbody, s.used_cells,
+                   s.used_leaves - s.step_first_leaf);
         }
         /* advance: half a kick, a drift, the other half (corrected next step) */
         for (long i = 0; i < s.nbody; i++) {

@@ -86,7 +86,8 @@ typedef struct space {
     cell *cells;
     long max_cells, used_cells;
     leaf *leaves;
-    long max_leaves, used_leaves;
+    long max_leaves, used_leaves;  /* used over the whole run, as the original */
+    long step_first_leaf;          /* where this step's leaves start */
     cell *root;
     vector rmin;         /* corner and side of the root cube */
     double rsize;

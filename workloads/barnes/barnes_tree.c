@@ -1,11 +1,15 @@
 /* barnes_tree.c: the pools and the octree built from them every step.
  *
  * As in SPLASH-2, the cell and leaf pools are allocated once, sized by the
- * fcells and fleaves parameters, and a step takes nodes from their fronts
- * again: no allocation happens after start-up. A leaf holds up to
- * MAX_BODIES_PER_LEAF bodies; a body arriving at a full leaf turns it into a
- * cell whose children share the bodies (the old leaf is simply not reused
- * until the next step, which the pool sizes allow for).
+ * fcells and fleaves parameters: no allocation happens after start-up. A leaf
+ * holds up to MAX_BODIES_PER_LEAF bodies; a body arriving at a full leaf turns
+ * it into a cell whose children share the bodies.
+ *
+ * As in the original's one-processor build, each step takes cells from the
+ * front of their pool again but leaves from where the last step stopped (its
+ * init_root resets the cell counter only): every step's leaves are fresh
+ * memory, which is where most of its resident size comes from, and why its
+ * input asks for fleaves = 5. The leaf pool running out says so and exits 1.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,13 +118,24 @@ static void insert_body(space *s, cell *c, body *b)
             if (child->level >= MAX_LEVEL)
                 cli_fail(EXIT_CHECK_FAILED, "more than %d bodies within 2^-%d of the root's "
                          "side: the simulation has blown up", MAX_BODIES_PER_LEAF, MAX_LEVEL);
-            /* Split: a cell takes the leaf's place and its bodies move down. */
+            /* Split, as the original's SubdivideLeaf: a cell takes the leaf's
+             * place, the leaf itself becomes the cell's child holding the first
+             * of its bodies, and the others follow it down. */
             cell *split = new_cell(s);
             place_child(&split->n, split->centre, &split->half_side, c->centre, c->half_side,
                         i, c->n.level + 1, &c->n);
             c->subp[i] = &split->n;
-            for (int k = 0; k < l->num_bodies; k++)
-                insert_body(s, split, l->bodyp[k]);
+            body *moved[MAX_BODIES_PER_LEAF];
+            int count = l->num_bodies;
+            memcpy(moved, l->bodyp, sizeof moved);
+            int first = child_index(split, moved[0]);
+            place_child(&l->n, l->centre, &l->half_side, split->centre, split->half_side, first,
+                        split->n.level + 1, &split->n);
+            split->subp[first] = &l->n;
+            l->num_bodies = 1;
+            l->bodyp[0] = moved[0];
+            for (int k = 1; k < count; k++)
+                insert_body(s, split, moved[k]);
             c = split;
             continue;
         }
@@ -202,7 +217,7 @@ static void centre_of_mass(space *s, node *n, long *ordered)
 void space_build_tree(space *s)
 {
     s->used_cells = 0;
-    s->used_leaves = 0;
+    s->step_first_leaf = s->used_leaves;   /* leaves are not reused: see above */
     cell *root = new_cell(s);
     root->n.level = 0;
     root->n.child_num = 0;
