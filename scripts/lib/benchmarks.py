@@ -70,3 +70,11 @@ def resolve_program(word, root):
     if os.access(built, os.X_OK):
         return built
     return shutil.which(word)
+
+
+def resolve_paths(words, root):
+    """The arguments of a command, where a word that names a file of the repository
+    relative to its root (`workloads/barnes/input`, `build/workloads/inputs/largest.pla`)
+    becomes its absolute path, so the command runs the same from any directory."""
+    return [os.path.join(root, w) if "/" in w and not os.path.isabs(w)
+            and os.path.exists(os.path.join(root, w)) else w for w in words]

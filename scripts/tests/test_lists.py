@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The declarative lists and the -a / -b syntax: names, all, no-NAME, variants,
 the fixed figure order; errors that list what is valid."""
-from tap import Tap
+import os
+
+from tap import REPO_ROOT, Tap
 
 import allocators
 import benchmarks
@@ -19,6 +21,10 @@ t.equal(suite["larsonN"].argv("full", 16), "larson 5 8 1000 5000 100 4141 16".sp
         "larsonN --full is the standard command with {threads} filled in")
 t.equal(suite["xmalloc-testN"].argv("full", 4), "xmalloc-test -w 4 -t 5 -s 64".split(),
         "xmalloc-testN --full is the standard command (-w is the thread count, not doubled)")
+barnes_input = os.path.join(REPO_ROOT, "workloads", "barnes", "input")
+t.equal(benchmarks.resolve_paths(suite["barnes"].argv("full", 2)[1:] + ["-n", "x/y"], REPO_ROOT),
+        [barnes_input, "-n", "x/y"],
+        "a command's word naming a repository file becomes its absolute path; others stay")
 
 
 def names(spec):
