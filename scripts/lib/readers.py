@@ -17,10 +17,14 @@ from dataclasses import dataclass
 LARSON_RELATIVE_TIME_OPS = 1e9
 # xmalloc-test prints "rtime: R" with R = 100 / (millions of frees per second).
 XMALLOC_RELATIVE_TIME_MFREES = 100.0
+# glibc-thread prints "I iterations" done in its fixed time; mimalloc-bench's script
+# turns that into the relative time 1e9 / I seconds.
+GLIBC_THREAD_RELATIVE_TIME_ITERATIONS = 1e9
 
 NUMBER = r"([0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?)"
 LARSON_LINE = re.compile(r"Throughput\s*=\s*" + NUMBER + r"\s+operations per second")
 XMALLOC_LINE = re.compile(r"free/sec:\s*" + NUMBER + r"\s*M")
+GLIBC_THREAD_LINE = re.compile(r"^\s*" + NUMBER + r"\s+iterations\s*$", re.MULTILINE)
 CFRAC_LINE = re.compile(r"^\s*([0-9]+)\s*=\s*([0-9]+)\s*\*\s*([0-9]+)\s*$", re.MULTILINE)
 
 
@@ -72,12 +76,21 @@ def read_xmalloc(output, argv, wall_s):
     return Reading(figure=frees_m, time_s=xmalloc_relative_time(frees_m))
 
 
+def read_glibc_thread(output, argv, wall_s):
+    iterations = _last_number(GLIBC_THREAD_LINE, output, "glibc-thread: no `I iterations`")
+    return Reading(figure=iterations, time_s=glibc_thread_relative_time(iterations))
+
+
 def larson_relative_time(ops_per_s):
     return LARSON_RELATIVE_TIME_OPS / ops_per_s
 
 
 def xmalloc_relative_time(mfrees_per_s):
     return XMALLOC_RELATIVE_TIME_MFREES / mfrees_per_s
+
+
+def glibc_thread_relative_time(iterations):
+    return GLIBC_THREAD_RELATIVE_TIME_ITERATIONS / iterations
 
 
 def _last_number(pattern, output, missing):
@@ -95,4 +108,5 @@ READERS = {r.name: r for r in (
     Reader("cfrac", "s", False, read_cfrac),
     Reader("larson", "ops/s", True, read_larson),
     Reader("xmalloc", "Mfree/s", True, read_xmalloc),
+    Reader("glibc-thread", "iterations", True, read_glibc_thread),
 )}

@@ -39,6 +39,18 @@ for name, text in (("larson", "no figure here\n"), ("xmalloc", "rtime: 1.0\n"),
     except readers.BadOutput:
         t.check(True, f"{name}: {text.strip()!r} is rejected")
 
+# glibc-thread: the relative time is 1e9 / iterations, as mimalloc-bench's script.
+r = readers.READERS["glibc-thread"].read("21424349 iterations\n", ["glibc-thread", "2"], WALL_S)
+t.equal(r.figure, 21424349.0, "glibc-thread: the iteration count is the figure")
+t.check(math.isclose(r.time_s, 1e9 / 21424349), "glibc-thread: relative time = 1e9 / iterations", r)
+t.check(math.isclose(readers.glibc_thread_relative_time(2e7), 50.0), "glibc-thread: 20 M iterations is 50 s")
+for text in ("no figure here\n", "0 iterations\n", "iterations: 12\n", "Using 2 threads, 5 iterations left\n"):
+    try:
+        readers.READERS["glibc-thread"].read(text, ["glibc-thread"], WALL_S)
+        t.check(False, f"glibc-thread: {text.strip()!r} is rejected")
+    except readers.BadOutput:
+        t.check(True, f"glibc-thread: {text.strip()!r} is rejected")
+
 # elapsed: the wall time is both the figure and the time.
 r = readers.READERS["elapsed"].read("", ["cache-scratch"], WALL_S)
 t.equal((r.figure, r.time_s), (WALL_S, WALL_S), "elapsed: the wall time is the figure and the time")

@@ -14,12 +14,13 @@
  *   Throughput = X operations per second, relative time: Ys.
  * where an operation is one free plus one allocation and Y = 1e9 / X.
  *
- * Built twice: `larson` frees with free(), `larson-sized` (LARSON_SIZED_FREE=1)
- * with C23's free_sized(p, size) when the allocator in the process provides it.
- * glibc 2.36 does not, so free_sized is a weak reference: it resolves to the
- * preloaded allocator's free_sized if there is one and is NULL otherwise, in
- * which case the program falls back to free(). Either way the size passed is
- * exactly the size requested (never a rounded or guessed one).
+ * Built twice, as the original: both allocate with C++ `new char[size]`;
+ * `larson` frees with `delete[]`, `larson-sized` (LARSON_SIZED_FREE=1) with the
+ * sized `operator delete[](p, size)`, passing exactly the size requested (never
+ * a rounded or guessed one). The C++ calls live in larson_new.cc; a preloaded
+ * allocator that exports operator new[] / delete[] (mimalloc, jemalloc,
+ * tcmalloc, ours) receives them directly, others through libstdc++'s, which
+ * call malloc and free.
  *
  * Self-checks: every block carries a tag byte at both ends, checked when it is
  * freed; every slice's chain of workers must run and end; any failure prints a
@@ -41,9 +42,12 @@
 #define LARSON_SIZED_FREE 0
 #endif
 
+/* larson_new.cc: C++ new[] and (sized) delete[] for C. */
+extern void *larson_new(size_t size);
+extern void larson_delete(void *p);
+extern void larson_delete_sized(void *p, size_t size);
+
 #if LARSON_SIZED_FREE
-/* C23; weak so the program links and runs where the C library lacks it. */
-extern void free_sized(void *p, size_t size) __attribute__((weak));
 #define PROGRAM_NAME "larson-sized"
 #else
 #define PROGRAM_NAME "larson"
@@ -102,7 +106,7 @@ static uint32_t random_size(rng_t *rng)
 
 static void *allocate_block(uint32_t size)
 {
-    uint8_t *p = malloc(size);
+    uint8_t *p = larson_new(size);
     if (p == NULL)
         cli_fail(EXIT_CHECK_FAILED, "out of memory allocating a %u-byte block", size);
     /* "A couple of bytes": the two ends, which also serve as the check. */
@@ -120,13 +124,11 @@ static bool block_intact(const void *block, uint32_t size)
 static void release_block(void *p, uint32_t size)
 {
 #if LARSON_SIZED_FREE
-    if (free_sized != NULL) {
-        free_sized(p, size);
-        return;
-    }
-#endif
+    larson_delete_sized(p, size);
+#else
     (void)size;
-    free(p);
+    larson_delete(p);
+#endif
 }
 
 /* Free block i of the slice (checking it) and put a new random-size one there. */

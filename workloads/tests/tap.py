@@ -47,11 +47,12 @@ def check(passed, what, detail=""):
             print(f"#   {line}", flush=True)
 
 
-def check_rejects(args, what, program_name):
-    """A bad command line must exit non-zero with a message naming the program
-    (never a crash: a signal shows as a negative status)."""
+def check_rejects(args, what, program_name, expect_status=None):
+    """A bad command line must exit non-zero (expect_status, when given) with a
+    message naming the program (never a crash: a signal shows as a negative status)."""
     status, out, err = run(args)
     passed = (isinstance(status, int) and status > 0 and
+              (expect_status is None or status == expect_status) and
               err.startswith(f"{program_name}:") and len(err.strip()) > len(program_name) + 5)
     check(passed, f"{program_name} rejects {what}",
           f"status {status}, stdout {out!r}, stderr {err!r}")

@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """larson and larson-sized: short runs print the throughput line; larson-sized
-takes the free_sized path when an allocator provides it (the probe shim) with
-sizes that fit; bad arguments are rejected with a message."""
+frees through the sized C++ operator delete[] (seen by the probe shim, which
+replaces it as an allocator's library does) with sizes that fit, plain larson
+through the unsized one; bad arguments are rejected with a message."""
+import os
 import re
 
 import tap
 
 LARSON = tap.program("larson")
 LARSON_SIZED = tap.program("larson-sized")
-PROBE = tap.program("free_sized_probe.so")
+PROBE = tap.program("sized_delete_probe.so")
+# The debug build of our allocator checks every sized free against the requested size.
+DEBUG_ALLOCATOR = os.path.join(tap.ROOT, "build", "debug", "libshardalloc.so")
+PROBE_LINE = re.compile(r"sized-delete-probe: (\d+) sized, (\d+) unsized, (\d+) bad sizes")
 
 THROUGHPUT = re.compile(
     r"^Throughput = (\d+) operations per second, relative time: (\d+\.\d+)s\.$")
@@ -33,16 +38,20 @@ def main():
     check_run(LARSON, "larson", SMALL_RUN)
     check_run(LARSON, "larson", ["0.3", "16", "16", "100", "1", "7", "4"],
               what=" (fixed size, a successor thread every 100 steps)")
-    check_run(LARSON_SIZED, "larson-sized", SMALL_RUN, what=" (glibc: plain free)")
+    check_run(LARSON_SIZED, "larson-sized", SMALL_RUN)
     err = check_run(LARSON_SIZED, "larson-sized", SMALL_RUN, {"LD_PRELOAD": PROBE},
-                    " (probe: free_sized)")
-    m = re.search(r"free_sized-probe: (\d+) calls, (\d+) bad sizes", err)
-    tap.check(m is not None and int(m[1]) > 0 and int(m[2]) == 0,
-              "larson-sized frees through free_sized, with sizes that fit the blocks", err)
+                    " (under the delete[] probe)")
+    m = PROBE_LINE.search(err)
+    tap.check(m is not None and int(m[1]) > 0 and int(m[2]) == 0 and int(m[3]) == 0,
+              "larson-sized frees only through sized operator delete[], with sizes that fit", err)
     status, _, err = tap.run([LARSON] + SMALL_RUN, {"LD_PRELOAD": PROBE})
-    m = re.search(r"free_sized-probe: (\d+) calls", err)
-    tap.check(status == 0 and m is not None and int(m[1]) == 0,
-              "plain larson never calls free_sized", err)
+    m = PROBE_LINE.search(err)
+    tap.check(status == 0 and m is not None and int(m[1]) == 0 and int(m[2]) > 0,
+              "plain larson frees through unsized operator delete[], never the sized one", err)
+    err = check_run(LARSON_SIZED, "larson-sized", SMALL_RUN, {"LD_PRELOAD": DEBUG_ALLOCATOR},
+                    " (under the debug shardalloc, which checks each sized free's size)")
+    tap.check("does not match" not in err and "free_sized" not in err,
+              "the debug shardalloc finds every size larson-sized passes exact", err)
 
     bad = {
         "too few arguments": ["1", "8", "1000"],
