@@ -31,6 +31,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import threading
@@ -41,7 +42,9 @@ import checks
 import readers
 
 HYPERFINE = "hyperfine"
-GNU_TIME = "/usr/bin/time"
+# GNU time (not the shell's keyword): Debian's, else one on PATH (a lent machine
+# gets a copy through scripts/device-run).
+GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else (shutil.which("time") or "/usr/bin/time")
 # After the time limit timeout(1) sends SIGTERM; a program still alive this much
 # later gets SIGKILL.
 KILL_GRACE_S = 5
@@ -142,7 +145,7 @@ class RssSampler(threading.Thread):
             if pid is None:
                 continue
             rss = resident_kib(pid)
-            if rss is None:
+            if not rss:  # gone, or a zombie (statm reads 0 once the memory is released)
                 continue
             now = time.monotonic()
             if pid != self.pid:
@@ -202,7 +205,7 @@ def summarise_samples(samples):
     """{rss_mean_kib, rss_final_kib, rss_samples} of a run's samples ({} when none)."""
     if not samples:
         return {"rss_samples": 0}
-    values = [kib for _, kib in samples]
+    values = [kib for _, kib in samples]  # (zero samples are dropped when taken)
     return {"rss_mean_kib": round(sum(values) / len(values)), "rss_final_kib": values[-1],
             "rss_samples": len(values)}
 

@@ -154,17 +154,17 @@ def run_values(cell, column):
 
 def label_cases(rows):
     """Give every row its `case`: the benchmark, with `@T` when the set has it at
-    several thread counts and ` (MACHINE)` when the set has several machines.
+    several thread counts on one machine and ` (MACHINE)` when the set has several machines.
     Returns the case names in order: benchmarks as they come, threads ascending,
     machines as they come."""
     threads_of, machines = {}, []
     for r in rows:
-        threads_of.setdefault(r["benchmark"], set()).add(r.get("threads"))
+        threads_of.setdefault((r["benchmark"], r.get("machine")), set()).add(r.get("threads"))
         if r.get("machine") not in machines:
             machines.append(r.get("machine"))
     for r in rows:
         name = r["benchmark"]
-        if len(threads_of[name]) > 1:
+        if len(threads_of[(name, r.get("machine"))]) > 1:
             name += f"@{r.get('threads')}"
         if len(machines) > 1:
             name += f" ({r.get('machine')})"
