@@ -3,7 +3,7 @@ set title "Relative peak RSS, stress workloads, relative to mi\nlent 16-core mac
 set ylabel "Relative peak RSS (lower is better)"
 set xrange [-0.6:11.6]
 set yrange [0:2.950]
-set xtics ("xmalloc-testN@1" 0, "xmalloc-testN@4" 1, "xmalloc-testN@8" 2, "xmalloc-testN@16" 3, "cache-scratchN@1" 4, "cache-scratchN@4" 5, "cache-scratchN@8" 6, "cache-scratchN@16" 7, "cache-thrashN@1" 8, "cache-thrashN@4" 9, "cache-thrashN@8" 10, "cache-thrashN@16" 11) nomirror scale 0
+set xtics ("xmalloc-testN@1" 0, "xmalloc-testN@4" 1, "xmalloc-testN@8" 2, "xmalloc-testN@16" 3, "cache-scratchN@1" 4, "cache-scratchN@4" 5, "cache-scratchN@8" 6, "cache-scratchN@16" 7, "cache-thrashN@1" 8, "cache-thrashN@4" 9, "cache-thrashN@8" 10, "cache-thrashN@16" 11) nomirror scale 0 rotate by -30
 set ytics nomirror
 set grid ytics lc rgb "#e0e0e0"
 set key outside right top vertical Left reverse samplen 2
