@@ -183,10 +183,16 @@ def ordered_names(rows, environment, key):
     the environment record), then any others in order of appearance. For
     "cases", the cases (see label_cases) of those benchmarks in that order."""
     if key == "cases":
-        order = label_cases(rows)
+        if rows and "case" not in rows[0]:
+            label_cases(rows)
         benchmarks = ordered_names(rows, environment, "benchmarks")
-        bench_of = {r["case"]: r["benchmark"] for r in rows}
-        return sorted(order, key=lambda c: (benchmarks.index(bench_of[c]), order.index(c)))
+        machines = list(dict.fromkeys(r.get("machine") for r in rows))
+        first = {}
+        for r in rows:
+            first.setdefault(r["case"], r)
+        return sorted(first, key=lambda c: (benchmarks.index(first[c]["benchmark"]),
+                                            machines.index(first[c].get("machine")),
+                                            first[c].get("threads") or 0))
     declared = [entry["name"] for entry in environment.get(key, [])]
     column = "benchmark" if key == "benchmarks" else "variant"
     present = dict.fromkeys(r[column] for r in rows)

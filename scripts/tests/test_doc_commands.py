@@ -22,7 +22,7 @@ import tempfile
 from tap import REPO_ROOT, Tap
 
 DOCS = ("README.md", os.path.join("scripts", "README.md"), os.path.join("paper", "paper.md"))
-TINY = {"bench": ["-b", "cfrac", "--runs", "1", "--no-plot"],
+TINY = {"bench": ["-b", "cfrac", "--runs", "1", "--warmup", "0", "--no-plot"],
         "device-run": ["--budget", "60", "--threads", "1,2", "--runs", "1", "-b", "cfrac"]}
 TINY_ALLOCATORS = ["-a", "sa,sys"]
 NOT_RUN = ("scripts/test",)
@@ -41,7 +41,9 @@ def documented_commands():
                     continue
                 text = line.strip()
                 if in_block and text.startswith("scripts/") and not text.startswith(NOT_RUN):
-                    words = shlex.split(text, comments=True)
+                    # a placeholder may hold spaces: `results/<that folder>`
+                    words = shlex.split(re.sub(r"<[^>]*>", lambda m: m.group(0).replace(" ", "-"), text),
+                                        comments=True)
                     found.append((f"{doc}:{number}", words))
     return found
 
@@ -86,9 +88,12 @@ def run_from(cwd, words):
     shown = []
     for w in words:
         path, eq, rest = w.partition("=")
-        if w.startswith("scripts/") or os.path.isabs(w) and w.startswith(REPO_ROOT):
-            absolute = w if os.path.isabs(w) else os.path.join(REPO_ROOT, w)
-            shown.append(os.path.relpath(absolute, cwd))
+        relative_in_root = not os.path.isabs(path) and "/" in path and os.path.exists(
+            os.path.join(REPO_ROOT, path))
+        if relative_in_root:  # a path as the docs write it, from the root
+            shown.append(os.path.relpath(os.path.join(REPO_ROOT, path), cwd) + eq + rest)
+        elif os.path.isabs(w) and w.startswith(REPO_ROOT):
+            shown.append(os.path.relpath(w, cwd))
         elif os.path.isabs(path) and path.startswith(REPO_ROOT):
             shown.append(os.path.relpath(path, cwd) + eq + rest)
         else:
