@@ -78,6 +78,13 @@ with tempfile.TemporaryDirectory() as tmp:
     t.check("box-a = " in svg and "box-b = " in svg, "the figures' caption names each machine")
     t.check(os.path.exists(os.path.join(merged, results.FIGURES_DIR, "scaling-larsonN-box-b.svg")),
             "a scaling figure per machine")
+    referred = os.path.join(tmp, "referred")
+    status, log = run("scripts/merge", "--raw", "refer", "--out", referred, f"{sweep}=box-a", f"{other}=box-b",
+                      "--no-plot")
+    rows = results.read_rows(referred) if status == 0 else []
+    t.check(rows and not os.path.exists(os.path.join(referred, "raw")) and all(
+        os.path.exists(os.path.join(referred, r["raw"] + ".stdout.txt")) for r in rows),
+        "merge --raw refer points into the source sets instead of copying", log)
     status, log = run("scripts/merge", "--out", os.path.join(tmp, "m2"), sweep, sweep)
     t.check(status == 2 and "same machine name" in log, "merging two sets of one name asks for names", log)
 
