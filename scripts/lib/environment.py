@@ -15,6 +15,7 @@ REQUIRED_KEYS = (
     "date", "host", "cpu_model", "cores", "memory_kib", "kernel", "glibc", "compiler",
     "commit", "tree_dirty", "command_line", "mode", "runs", "warmup", "threads", "timeout_s",
     "baseline", "tools", "allocators", "benchmarks",
+    "cpu_governor", "thp_enabled", "thp_defrag", "pinned", "machine", "caller_variables_removed",
 )
 
 
@@ -74,6 +75,42 @@ def load_average():
         return None
 
 
+GOVERNOR_PATH = "/sys/devices/system/cpu/cpu{}/cpufreq/scaling_governor"
+THP_PATHS = {"thp_enabled": "/sys/kernel/mm/transparent_hugepage/enabled",
+             "thp_defrag": "/sys/kernel/mm/transparent_hugepage/defrag"}
+
+
+def read_first_line(path):
+    try:
+        with open(path) as f:
+            return f.readline().strip()
+    except OSError:
+        return None
+
+
+def cpu_governors():
+    """The scaling governor of each CPU we may use, as "name" when all agree or
+    "cpuN: name, ..." otherwise; "none (no cpufreq)" in most VMs."""
+    found = {c: read_first_line(GOVERNOR_PATH.format(c)) for c in sorted(os.sched_getaffinity(0))}
+    values = set(found.values())
+    if values == {None}:
+        return "none (no cpufreq: a VM, or the kernel has no frequency scaling)"
+    if len(values) == 1:
+        return values.pop()
+    return ", ".join(f"cpu{c}: {g}" for c, g in found.items())
+
+
+def thp_mode(path):
+    """The bracketed choice of a THP setting ("always [madvise] never" -> madvise)."""
+    text = read_first_line(path)
+    if text is None:
+        return "unknown"
+    for word in text.split():
+        if word.startswith("[") and word.endswith("]"):
+            return word[1:-1]
+    return text
+
+
 def collect(root, settings, allocators, benchmarks):
     """The record at the start of a suite. `allocators` and `benchmarks` are lists of
     dicts describing what runs; `settings` the run settings and command line."""
@@ -91,6 +128,8 @@ def collect(root, settings, allocators, benchmarks):
         "commit": head,
         "tree_dirty": dirty,
         "load_average_at_start": load_average(),
+        "cpu_governor": cpu_governors(),
+        **{key: thp_mode(path) for key, path in THP_PATHS.items()},
         "tools": {
             "hyperfine": run_text(["hyperfine", "--version"]),
             # Debian's GNU time says "UNKNOWN" to --version; its package knows

@@ -5,7 +5,8 @@
     summary.txt        the summary table; summary.csv the same as data
     bench.log          the progress lines of the run
     raw/<benchmark>/<allocator>/run-<k>.*   hyperfine's JSON and log, the program's
-                       stdout and stderr, GNU time's rusage: the evidence for each row
+                       stdout and stderr, GNU time's rusage, the RSS samples: the
+                       evidence for each row (a thread sweep adds a t<threads> level)
     figures/           made by scripts/plot (SVG, PNG, and the gnuplot sources)
 """
 import csv
@@ -32,9 +33,14 @@ COLUMNS = (
     "user_s", "sys_s", "maxrss_kib", "minor_faults", "major_faults",
     "voluntary_switches", "involuntary_switches",
     "started_at", "command", "raw",
+    "rss_mean_kib", "rss_final_kib", "rss_samples", "machine", "run_environment",
 )
+# Columns added after the first results sets were written: a set without them is
+# still read (the cells are empty).
+LATER_COLUMNS = ("rss_mean_kib", "rss_final_kib", "rss_samples", "machine", "run_environment")
 INTEGER_COLUMNS = ("run", "threads", "exit_status", "maxrss_kib", "minor_faults", "major_faults",
-                   "voluntary_switches", "involuntary_switches")
+                   "voluntary_switches", "involuntary_switches", "rss_mean_kib", "rss_final_kib",
+                   "rss_samples")
 FLOAT_COLUMNS = ("wall_s", "time_s", "figure", "user_s", "sys_s")
 
 
@@ -54,9 +60,11 @@ def slug(text):
     return re.sub(r"[^A-Za-z0-9._+-]", "_", text)
 
 
-def raw_prefix(results_dir, benchmark, variant, run):
-    """The path prefix of one run's raw files, relative to the results set."""
-    return os.path.join(RAW_DIR, slug(benchmark), slug(variant), f"run-{run}")
+def raw_prefix(results_dir, benchmark, variant, run, threads=None):
+    """The path prefix of one run's raw files, relative to the results set; in a
+    thread sweep (`threads` given) each thread count has a folder of its own."""
+    levels = [RAW_DIR, slug(benchmark)] + ([f"t{threads}"] if threads is not None else [])
+    return os.path.join(*levels, slug(variant), f"run-{run}")
 
 
 class CsvWriter:
@@ -89,11 +97,14 @@ def read_rows(results_dir):
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
         if tuple(reader.fieldnames or ()) != COLUMNS:
-            missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
+            missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())
+                       and c not in LATER_COLUMNS]
             if missing:
                 raise ValueError(f"{path}: not a results CSV (missing columns {', '.join(missing)})")
         rows = []
         for row in reader:
+            for key in LATER_COLUMNS:
+                row.setdefault(key, "")
             for key in INTEGER_COLUMNS:
                 row[key] = int(row[key]) if row.get(key) not in (None, "") else None
             for key in FLOAT_COLUMNS:

@@ -10,8 +10,10 @@ import stats
 FLAG = {stats.SIGNIFICANT: " ", stats.NOT_SIGNIFICANT: "~", stats.TOO_FEW_RUNS: "?"}
 LEGEND = (
     "median [min-max] of the runs that passed; rel = median / the baseline's median "
-    "(lower is better).\n"
-    "  ~ after rel: the spreads overlap with the baseline's, not significant; "
+    "(lower is better),\n"
+    "  with the 95% bootstrap interval of the paired ratios (run k against the baseline's "
+    "run k, which ran beside it).\n"
+    "  ~ after rel: the interval includes 1, not significant; "
     "? : fewer than {min_runs} runs on a side, cannot tell.\n"
     "  time: wall time, or for throughput workloads the tradition's relative time "
     "(larson 1e9/ops, xmalloc 100/Mfree).")
@@ -20,24 +22,30 @@ CSV_COLUMNS = (
     "time_median_s", "time_min_s", "time_max_s", "time_relative", "time_significant",
     "maxrss_median_kib", "maxrss_min_kib", "maxrss_max_kib", "maxrss_relative",
     "maxrss_significant", "figure_median", "figure_unit", "baseline",
+    "case", "threads", "machine", "time_ci_low", "time_ci_high", "maxrss_ci_low",
+    "maxrss_ci_high", "rss_mean_median_kib", "rss_final_median_kib",
 )
 
 
 def build(rows, environment, baseline):
-    """One dict per (benchmark, variant) in suite order, with CSV_COLUMNS keys."""
+    """One dict per (case, variant) in suite order, with CSV_COLUMNS keys."""
+    cases = stats.ordered_names(rows, environment, "cases")
     cells = stats.cells_of(rows)
-    group_of = {r["benchmark"]: r["group"] for r in rows}
-    unit_of = {r["benchmark"]: r["figure_unit"] for r in rows}
+    first = {}
+    for r in rows:
+        first.setdefault(r["case"], r)
     entries = []
-    for benchmark in stats.ordered_names(rows, environment, "benchmarks"):
-        base = cells.get((benchmark, baseline))
+    for case in cases:
+        row = first[case]
+        base = cells.get((case, baseline))
         for variant in stats.ordered_names(rows, environment, "allocators"):
-            cell = cells.get((benchmark, variant))
+            cell = cells.get((case, variant))
             if cell is None:
                 continue
-            entry = {"benchmark": benchmark, "group": group_of[benchmark], "variant": variant,
+            entry = {"benchmark": row["benchmark"], "group": row["group"], "variant": variant,
+                     "case": case, "threads": row["threads"], "machine": row.get("machine", ""),
                      "runs_ok": len(cell.ok_runs), "runs_failed": len(cell.failed_runs),
-                     "failures": cell.failures, "figure_unit": unit_of[benchmark],
+                     "failures": cell.failures, "figure_unit": row["figure_unit"],
                      "baseline": baseline}
             for name, column in (("time", "time_s"), ("maxrss", "maxrss_kib")):
                 spread = cell.spread(column)
@@ -45,10 +53,20 @@ def build(rows, environment, baseline):
                     entry.update({f"{name}_median{_unit(name)}": spread.median,
                                   f"{name}_min{_unit(name)}": spread.low,
                                   f"{name}_max{_unit(name)}": spread.high})
-                versus = stats.compare(spread, base.spread(column) if base else None)
+                versus = None
+                if base:
+                    versus = stats.compare(spread, base.spread(column),
+                                           stats.run_values(cell, column),
+                                           stats.run_values(base, column))
                 if versus:
                     entry[f"{name}_relative"] = versus.ratio
                     entry[f"{name}_significant"] = versus.significant
+                    if versus.ci_low is not None and variant != baseline:
+                        entry[f"{name}_ci_low"] = versus.ci_low
+                        entry[f"{name}_ci_high"] = versus.ci_high
+            for name in ("rss_mean", "rss_final"):
+                spread = cell.spread(f"{name}_kib")
+                entry[f"{name}_median_kib"] = round(spread.median) if spread else ""
             figure = cell.spread("figure")
             entry["figure_median"] = figure.median if figure else ""
             entries.append(entry)
@@ -74,13 +92,14 @@ def write(results_dir, rows, environment, baseline):
 
 
 def format_text(entries, baseline):
-    header = ("benchmark", "allocator", "ok", "time s: median [min-max]", "rel",
-              "peak RSS MiB: median [min-max]", "rel", "program's figure")
+    header = ("benchmark", "allocator", "ok", "time s: median [min-max]", "rel [95% interval]",
+              "peak RSS MiB: median [min-max]", "rel [95% interval]", "mean/final RSS MiB",
+              "program's figure")
     lines = [header]
     for e in entries:
         ok = f"{e['runs_ok']}/{e['runs_ok'] + e['runs_failed']}"
         if not e["runs_ok"]:
-            lines.append((e["benchmark"], e["variant"], ok, f"FAILED: {e['failures']}", "", "", "", ""))
+            lines.append((e["case"], e["variant"], ok, f"FAILED: {e['failures']}", "", "", "", "", ""))
             continue
         time = f"{number(e['time_median_s'])} [{number(e['time_min_s'])}-{number(e['time_max_s'])}]"
         rss = "-"
@@ -93,13 +112,19 @@ def format_text(entries, baseline):
             figure = f"{number(e['figure_median'])} {e['figure_unit']}"
         if e["runs_failed"]:
             figure = (figure + "  " if figure else "") + f"(failed: {e['failures']})"
-        lines.append((e["benchmark"], e["variant"], ok, time, relative(e, "time"),
-                      rss, relative(e, "maxrss"), figure))
+        over_time = "-"
+        if e.get("rss_mean_median_kib") not in (None, ""):
+            over_time = (f"{number(e['rss_mean_median_kib'] / stats.KIB_PER_MIB)}/"
+                         f"{number(e['rss_final_median_kib'] / stats.KIB_PER_MIB)}")
+        lines.append((e["case"], e["variant"], ok, time, relative(e, "time"),
+                      rss, relative(e, "maxrss"), over_time, figure))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     body = "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
                      for line in lines)
     legend = LEGEND.format(min_runs=stats.MIN_RUNS_TO_JUDGE)
-    return f"Summary, relative to {baseline}: {legend}\n\n{body}\n"
+    machines = sorted({e["machine"] for e in entries if e.get("machine")})
+    where = f" Machines: {', '.join(machines)}." if len(machines) > 1 else ""
+    return f"Summary, relative to {baseline}: {legend}{where}\n\n{body}\n"
 
 
 def relative(entry, name):
@@ -108,7 +133,10 @@ def relative(entry, name):
     ratio = entry.get(f"{name}_relative")
     if ratio is None:
         return "n/a"
-    return f"{ratio:.2f} {FLAG[entry[f'{name}_significant']]}"
+    text = f"{ratio:.2f} {FLAG[entry[f'{name}_significant']]}"
+    if entry.get(f"{name}_ci_low") is not None:
+        text += f" [{entry[f'{name}_ci_low']:.2f}-{entry[f'{name}_ci_high']:.2f}]"
+    return text
 
 
 def number(x):

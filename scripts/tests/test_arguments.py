@@ -31,7 +31,7 @@ with tempfile.TemporaryDirectory() as tmp:
     open(os.path.join(occupied, "results.csv"), "w").close()
     bench = "scripts/bench"
     for args, expected, what in (
-        (["-a", "nosuch"], ["unknown allocator 'nosuch'", "sa, mi, tc, je, tbb, sys"], "an unknown allocator"),
+        (["-a", "nosuch"], ["unknown allocator 'nosuch'", "sa, sa-debug, sa-secure, mi, tc, je, tbb, sys"], "an unknown allocator"),
         (["-b", "nosuch"], ["unknown benchmark 'nosuch'", "cfrac", "larsonN"], "an unknown benchmark"),
         (["-a", "sa:PURGE"], ["bad variant setting 'PURGE'", "VAR=VALUE"], "a variant without VAR=VALUE"),
         (["-a", "zz:X=1"], ["unknown allocator 'zz'"], "a variant of an unknown allocator"),
@@ -40,6 +40,10 @@ with tempfile.TemporaryDirectory() as tmp:
         (["--runs", "many"], ["--runs", "whole number"], "a non-number"),
         (["--warmup", "-1"], ["--warmup", "at least 0"], "negative warm-up"),
         (["--threads", "0"], ["--threads", "at least 1"], "zero threads"),
+        (["--threads", "1,x"], ["--threads", "whole number"], "a thread list with a non-number"),
+        (["--threads", "2,2"], ["--threads", "repeated"], "a repeated thread count"),
+        (["--variants", "/nonexistent"], ["variants file"], "a missing variants file"),
+        (["--machine", "a b"], ["--machine"], "a machine name with a space"),
         (["--timeout", "0"], ["--timeout", "at least 1"], "a zero time limit"),
         (["--quick", "--full"], ["not allowed with"], "both modes"),
         (["-a", "sa,sys", "--baseline", "mi"], ["--baseline 'mi'", "sa, sys"], "a baseline not chosen"),
@@ -57,5 +61,8 @@ with tempfile.TemporaryDirectory() as tmp:
     refused(["scripts/plot", tmp], ["not a results set"], "a folder that is not a results set")
     refused(["scripts/compare", tmp, tmp], ["not a results set"], "a folder that is not a results set")
     refused(["scripts/compare", tmp], ["required"], "one set only")
+    refused(["scripts/merge", "--out", os.path.join(tmp, "m"), tmp, tmp], ["not a results set"],
+            "folders that are not results sets")
+    refused(["scripts/device-run", "run", "--budget", "0"], ["at least 1"], "a zero budget")
 
 t.close()

@@ -11,8 +11,10 @@ import selection
 
 t = Tap()
 declared = allocators.load()
-t.equal(list(declared), ["sa", "mi", "tc", "je", "tbb", "sys"],
-        "allocators.txt declares the six allocators in figure order")
+t.equal(list(declared), ["sa", "sa-debug", "sa-secure", "mi", "tc", "je", "tbb", "sys"],
+        "allocators.txt declares the allocators in figure order (our build flavours after sa)")
+t.equal((declared["sa-debug"].in_all, declared["sa-secure"].in_all), ("no", "if-built"),
+        "sa-debug is chosen by name only; sa-secure joins `all` once built")
 suite = benchmarks.load()
 t.check({"cfrac", "larsonN", "xmalloc-testN", "cache-scratch1", "cache-scratchN"} <= set(suite),
         "benchmarks.txt declares the report's workloads", list(suite))
@@ -60,13 +62,14 @@ bad = (
     ("sa:NOT-A-NAME=1", "bad variant setting"),
     ("sa:PURGE", "bad variant setting"),
     ("no-sa,no-mi,no-tc,no-je,no-tbb,no-sys", "leaves no allocator"),
+    ("sa:X=1|2:Y=3,sa-debug:SHARDALLOC_NOPE", "bad variant setting"),
 )
 for spec, message in bad:
     try:
         allocators.choose(spec, declared)
         t.check(False, f"-a {spec} is refused")
     except selection.SelectionError as e:
-        t.check(message in str(e) and ("sa, mi" in str(e) or "VAR=VALUE" in str(e)),
+        t.check(message in str(e) and ("sa, sa-debug" in str(e) or "VAR=VALUE" in str(e)),
                 f"-a {spec} is refused, saying what is valid", e)
 
 t.equal([b.name for b in benchmarks.choose("no-cfrac", suite)], [n for n in suite if n != "cfrac"],

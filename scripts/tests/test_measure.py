@@ -73,4 +73,43 @@ with tempfile.TemporaryDirectory() as tmp:
     m, _ = run("silent", "true", reader=larson)
     t.equal(m.status, measure.FAILED_CHECK, "measure: a run without its figure fails its check")
 
+    # The caller's allocator variables never reach a run; the variant's settings do.
+    leaked = {"SHARDALLOC_PURGE_DELAY": "0", "MIMALLOC_VERBOSE": "1", "MALLOC_CONF": "junk:1",
+              "TCMALLOC_X": "1", "GLIBC_TUNABLES": "glibc.malloc.tcache_count=0",
+              "LD_PRELOAD": "/nonexistent.so", "MALLOC_ARENA_MAX": "1"}
+    saved = dict(os.environ)
+    os.environ.update(leaked)
+    try:
+        t.equal(measure.removed_variables(), sorted(leaked), "removed_variables names the caller's")
+        m, files = run("scrubbed", "env")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    with open(files.stdout) as f:
+        seen = f.read()
+    t.check(m.status == measure.OK and not any(k + "=" in seen for k in leaked) and "HARNESS_TEST=1" in seen,
+            "measure: the run's environment has none of the caller's allocator variables, "
+            "only its own settings", seen)
+
+    # RSS over time: a program that holds 64 MiB for half a second.
+    files = measure.RunFiles(os.path.join(tmp, "rss", "run-1"))
+    hold = "import time; x = bytearray(64 << 20); time.sleep(0.5)"
+    m = measure.measure("rss", ["python3", "-c", hold], None, (), files, 0, LIMIT_S, elapsed)
+    samples = open(files.rss_samples).read().splitlines() if os.path.exists(files.rss_samples) else []
+    t.check(m.status == measure.OK and m.rusage.get("rss_samples", 0) >= 10
+            and m.rusage.get("rss_mean_kib", 0) > 40 * 1024 and m.rusage.get("rss_final_kib", 0) > 0
+            and m.rusage["rss_mean_kib"] <= m.rusage["maxrss_kib"]
+            and max(int(line.split(",")[1]) for line in samples[1:]) > 60 * 1024,
+            "measure: RSS is sampled: mean and final beside the peak", m.rusage)
+    t.check(samples[:1] == ["t_s,rss_kib"] and len(samples) == m.rusage.get("rss_samples", -1) + 1,
+            "measure: the samples are kept in run-1.rss.csv", samples[:3])
+    m = measure.measure("rss-off", ["python3", "-c", "pass"], None, (), measure.RunFiles(
+        os.path.join(tmp, "rss-off", "run-1")), 0, LIMIT_S, elapsed, rss_interval_s=0)
+    t.check("rss_samples" not in m.rusage, "measure: --rss-interval 0 samples nothing", m.rusage)
+    m = measure.measure("pinned", ["sh", "-c", "taskset -p $$"], None, (), measure.RunFiles(
+        os.path.join(tmp, "pinned", "run-1")), 0, LIMIT_S, elapsed, cpus="0")
+    with open(os.path.join(tmp, "pinned", "run-1.stdout.txt")) as f:
+        mask = f.read()
+    t.check(m.status == measure.OK and mask.strip().endswith(": 1"), "measure: --pin runs under taskset", mask)
+
 t.close()
