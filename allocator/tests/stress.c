@@ -292,7 +292,7 @@ int main(int argc, char** argv) {
   }
   atomic_store(&finished, true);
   if (watchdog_ok) pthread_join(watchdog, NULL);
-  tap_result(create_ok, "every round's threads started");
+  tap_require(create_ok, "every round's threads started");
 
   /* The main thread frees what the last threads left in the table. */
   size_t left = 0;

@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
            "%zu MiB, end %zu MiB", peak_rss[0] / KiB, peak_rss[1] / KiB, end_rss / KiB,
            peak_mapped[0] / MiB, peak_mapped[1] / MiB, end_mapped / MiB);
 
-  tap_result(create_ok && created == total, "every thread was created and joined");
+  tap_require(create_ok && created == total, "every thread was created and joined");
   bool rss_ok = peak_rss[1] <= peak_rss[0] + RSS_GROWTH_BOUND && peak_rss[1] <= RSS_CAP;
   if (!rss_ok) {
     tap_diag("peak RSS went from %zu KiB (first %u threads) to %zu KiB (next %u): bounds are "
