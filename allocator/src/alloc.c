@@ -132,7 +132,9 @@ sa_decl_export void* sa_calloc(size_t n, size_t size) {
 /* True when a block of `capacity` bytes that must now hold `raw` bytes (at most
  * capacity) is better moved to a smaller block. */
 static bool shrink_should_move(const sa_segment_t* segment, size_t capacity, size_t raw) {
-  if (raw > SA_LARGE_OBJ_MAX) return false; /* huge to huge: mremap, in place */
+  /* Huge to huge: mremap gives the tail back in place, except in a reserved arena,
+   * whose slots keep their size (sa_huge_realloc): there the block moves. */
+  if (raw > SA_LARGE_OBJ_MAX) return sa_arena_contains(segment) && raw < capacity / SA_REALLOC_SHRINK_RATIO;
   size_t need = sa_bin_block_size(sa_bin_of(raw));
   if (segment->kind != SA_PAGE_HUGE && need >= capacity) return false; /* same class */
   return need < capacity / SA_REALLOC_SHRINK_RATIO;
