@@ -14,11 +14,11 @@ import os
 
 CORE = ["alloc", "free", "aligned", "page", "segment", "heap", "huge", "init", "options",
         "stats", "debug", "arena", "os/linux"]
-OVERRIDE = ["override"]
+OVERRIDE = ["override", "glibc_compat"]
 LIB_FLAGS = ("$sa_include -fPIC -fvisibility=hidden -fno-builtin-malloc -ftls-model=initial-exec "
              "-fno-semantic-interposition -fno-plt -fno-stack-protector -fexceptions")
 # Test folders, each with its own build.ninja and TESTS manifest.
-TEST_DIRS = ["tests", "tests/os", "tests/faults"]
+TEST_DIRS = ["tests", "tests/os", "tests/faults", "tests/reliability"]
 VARIANTS = {
     # name: (compile rule, extra flags, sources, full library?)
     "release": ("cc", "-O2 -DNDEBUG -DSA_OVERRIDE=1", CORE + OVERRIDE, True),

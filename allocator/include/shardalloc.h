@@ -50,7 +50,10 @@ sa_attr_nodiscard sa_attr_malloc sa_attr_alloc_size(1) void* sa_malloc(size_t si
 sa_attr_nodiscard sa_attr_malloc sa_attr_alloc_size2(1, 2) void* sa_calloc(size_t n, size_t size);
 /* sa_malloc, then zeroed. */
 sa_attr_nodiscard sa_attr_malloc sa_attr_alloc_size(1) void* sa_zalloc(size_t size);
-/* Grows or shrinks in place when the block's usable size allows, else moves.
+/* Grows in place when the block's usable size allows, else moves. Shrinks in place
+ * unless the new size's class would use less than half the block: then the block
+ * moves to a smaller one (a huge block shrinking to another huge size gives its
+ * tail back instead); a shrink never fails (without memory it stays in place).
  * sa_realloc(NULL, n) is sa_malloc(n). sa_realloc(p, 0) frees p and returns NULL
  * (glibc's behaviour). On failure NULL is returned with ENOMEM and p is untouched. */
 sa_attr_nodiscard sa_attr_alloc_size(2) void* sa_realloc(void* p, size_t newsize);
@@ -65,7 +68,9 @@ void sa_free_sized(void* p, size_t size);
 void sa_free_aligned_sized(void* p, size_t alignment, size_t size);
 /* The number of bytes that may be used at p (>= the requested size); 0 for NULL. */
 size_t sa_usable_size(const void* p);
-/* The usable size a request of `size` bytes would get (its size class). */
+/* The usable size a request of `size` bytes would get (its size class). Sizes no
+ * request can get (beyond PTRDIFF_MAX - 4 MiB, up to SIZE_MAX) come back unchanged,
+ * never rounded around to a small number. */
 size_t sa_good_size(size_t size);
 
 /* ---- Aligned allocation --------------------------------------------------

@@ -121,6 +121,27 @@ sa_decl_export void* sa_calloc(size_t n, size_t size) {
 
 /* ---- realloc ------------------------------------------------------------------ */
 
+/* A shrinking realloc moves the block (allocate, copy, free) when the size class of
+ * the new size would use less than 1/SA_REALLOC_SHRINK_RATIO of the block: keeping it
+ * would waste more than the block's own new size, for as long as the block lives
+ * (realloc(malloc(1 MiB), 100) would hold 1 MiB). A block that stays within a factor
+ * 2 keeps its place, so a string trimmed a little or a buffer that shrinks and grows
+ * again costs no copy; the copy of a move is at most half the old block, i.e. no more
+ * than the realloc that grew it. Huge blocks shrinking to another huge size give
+ * their tail back with mremap instead (sa_huge_realloc: no copy). */
+#define SA_REALLOC_SHRINK_RATIO 2
+
+/* True when a block of `capacity` bytes that must now hold `raw` bytes (at most
+ * capacity) is better moved to a smaller block. */
+static bool shrink_should_move(const sa_segment_t* segment, size_t capacity, size_t raw) {
+  /* Huge to huge: mremap gives the tail back in place, except in a reserved arena,
+   * whose slots keep their size (sa_huge_realloc): there the block moves. */
+  if (raw > SA_LARGE_OBJ_MAX) return sa_arena_contains(segment) && raw < capacity / SA_REALLOC_SHRINK_RATIO;
+  size_t need = sa_bin_block_size(sa_bin_of(raw));
+  if (segment->kind != SA_PAGE_HUGE && need >= capacity) return false; /* same class */
+  return need < capacity / SA_REALLOC_SHRINK_RATIO;
+}
+
 void* sa_heap_realloc_zero(sa_heap_t* heap, void* p, size_t newsize, bool zero) {
   if (p == NULL) return sa_heap_malloc_zero(heap, newsize, zero);
   if (sa_unlikely(newsize > SA_MAX_REQUEST)) {
@@ -136,10 +157,14 @@ void* sa_heap_realloc_zero(sa_heap_t* heap, void* p, size_t newsize, bool zero) 
    * same, except in debug builds, which keep the requested size and a trailer). */
   size_t capacity = sa_usable_size_of(p);
   size_t usable = SA_DEBUG ? sa_debug_usable_size(p) : capacity;
-  /* A block stays where it is whenever the new size fits: moving costs a copy, and
-   * the waste is bounded by the size class (huge blocks give their tail back). */
-  bool in_place = sa_segment_of(p)->kind == SA_PAGE_HUGE ? sa_huge_realloc(p, newsize + SA_DEBUG_TRAILER) != NULL
-                                                           : newsize + SA_DEBUG_TRAILER <= capacity;
+  /* A block stays where it is when the new size fits and wastes at most half of it
+   * (shrink_should_move); huge blocks grow by mremap and give their tail back. */
+  sa_segment_t* segment = sa_segment_of(p);
+  size_t raw = sa_raw_size(newsize);
+  bool fits = newsize + SA_DEBUG_TRAILER <= capacity;
+  bool move_smaller = fits && shrink_should_move(segment, capacity, raw);
+  bool in_place = !move_smaller && (segment->kind == SA_PAGE_HUGE ? sa_huge_realloc(p, newsize + SA_DEBUG_TRAILER) != NULL
+                                                                  : fits);
   if (in_place) {
 #if SA_DEBUG
     sa_debug_on_alloc(p, newsize);
@@ -147,6 +172,15 @@ void* sa_heap_realloc_zero(sa_heap_t* heap, void* p, size_t newsize, bool zero) 
     return p;
   }
   void* q = sa_heap_malloc_zero(heap, newsize, false);
+  if (q == NULL && move_smaller) {
+    /* Shrinking never fails: without memory for the smaller copy the block stays (a
+     * huge one gives its tail back if it can; if not, it is simply larger). */
+    if (segment->kind == SA_PAGE_HUGE) (void)sa_huge_realloc(p, newsize + SA_DEBUG_TRAILER);
+#if SA_DEBUG
+    sa_debug_on_alloc(p, newsize);
+#endif
+    return p;
+  }
   if (q == NULL) return NULL; /* errno is ENOMEM; p stays valid */
   size_t keep = usable < newsize ? usable : newsize;
   memcpy(q, p, keep);
@@ -199,6 +233,8 @@ sa_decl_export size_t sa_usable_size(const void* p) {
 
 sa_decl_export size_t sa_good_size(size_t size) {
   if (SA_DEBUG) return size; /* debug builds report exactly the requested size */
+  /* No request beyond SA_MAX_REQUEST can succeed; rounding it up could wrap to 0. */
+  if (size > SA_MAX_REQUEST) return size;
   if (size > SA_LARGE_OBJ_MAX) return sa_align_up(size, sa_os_page_size());
   return sa_bin_block_size(sa_bin_of(size));
 }

@@ -462,6 +462,38 @@ static bool t_realloc_in_place(void) {
   return ok;
 }
 
+/* A realloc that shrinks a block to a quarter or less must not keep the whole block:
+ * realloc(malloc(1 MiB), 100) holding 1 MiB for as long as the block lives is a leak in
+ * all but name. Checked through the usable size (under half the old block), with the
+ * contents kept, for every kind of block. */
+static bool t_realloc_shrink_releases(void) {
+  static const size_t olds[] = {256, 4096, 60000, 300000, MiB, 3 * MiB, 40 * MiB};
+  bool ok = true;
+  for (size_t i = 0; i < sizeof olds / sizeof olds[0]; i++) {
+    size_t news[] = {olds[i] / 4, olds[i] / 100, 100, 1};
+    for (size_t j = 0; j < sizeof news / sizeof news[0]; j++) {
+      size_t old_n = olds[i], new_n = news[j] == 0 ? 1 : news[j];
+      void* p = alloc_filled(old_n, old_n + j);
+      if (p == NULL) return false;
+      void* q = T_realloc(p, opaque(new_n));
+      if (q == NULL) {
+        tap_diag("realloc(%zu-byte block, %zu) failed", old_n, new_n);
+        T_free(p);
+        return false;
+      }
+      size_t usable = T_usable_size(q);
+      if (usable >= old_n / 2) {
+        tap_diag("realloc(%zu-byte block, %zu) kept %zu usable bytes (%s)", old_n, new_n, usable,
+                 q == p ? "in place" : "moved");
+        ok = false;
+      }
+      if (!check_filled(q, new_n, old_n + j, "shrinking realloc")) ok = false;
+      T_free(q);
+    }
+  }
+  return ok;
+}
+
 /* A failed realloc returns NULL, sets ENOMEM and leaves the old block as it was:
  * contents, usable size, and still valid to use, grow and free. */
 static bool t_realloc_failure_keeps_block(void) {
@@ -1212,6 +1244,25 @@ static bool t_sa_good_size(void) {
   return ok;
 }
 
+/* Near SIZE_MAX no size class exists: sa_good_size must not round up past SIZE_MAX
+ * and wrap around to a small number (it returns such sizes unchanged). */
+static bool t_sa_good_size_no_wrap(void) {
+  static const size_t bases[] = {SIZE_MAX, (size_t)PTRDIFF_MAX + 64, (size_t)PTRDIFF_MAX - (4u << 20) + 64};
+  bool ok = true;
+  for (size_t b = 0; b < sizeof bases / sizeof bases[0]; b++) {
+    for (size_t k = 0; k <= 128; k++) {
+      size_t n = opaque(bases[b] - k);
+      size_t good = sa_good_size(n);
+      if (good < n) {
+        tap_diag("sa_good_size(%zu) = %zu: wrapped below the request", n, good);
+        ok = false;
+        break;
+      }
+    }
+  }
+  return ok;
+}
+
 static bool t_sa_strdup(void) {
   static const char text[] = "free-list sharding";
   char* a = sa_strdup(text);
@@ -1367,6 +1418,8 @@ int main(void) {
   } else {
     tap_run("realloc within the usable size keeps the block in place", t_realloc_in_place);
   }
+  tap_run("realloc shrinking a block to a quarter or less releases the rest (usable size, "
+          "contents kept)", t_realloc_shrink_releases);
   tap_run("a failed realloc gives NULL and ENOMEM and keeps the block intact",
           t_realloc_failure_keeps_block);
   tap_run("realloc(p, 0) frees p and returns NULL (glibc's behaviour, our documented choice)",
@@ -1437,6 +1490,7 @@ int main(void) {
           t_sa_malloc_aligned_einval);
   tap_run("sa_realloc_aligned keeps the alignment and the contents", t_sa_realloc_aligned);
   tap_run("sa_good_size(n) is the usable size of sa_malloc(n)", t_sa_good_size);
+  tap_run("sa_good_size(n) >= n up to SIZE_MAX (never wraps to a small size)", t_sa_good_size_no_wrap);
   tap_run("sa_strdup and sa_strndup copy", t_sa_strdup);
   tap_run("first-class heaps: new, malloc, contains, delete keeps blocks, set_default, destroy",
           t_sa_heaps);

@@ -21,6 +21,10 @@ C_API = """malloc free calloc realloc reallocarray posix_memalign aligned_alloc 
 pvalloc malloc_usable_size free_sized free_aligned_sized __libc_malloc __libc_free
 __libc_calloc __libc_realloc __libc_memalign __libc_valloc __libc_pvalloc""".split()
 
+# glibc's inspection and tuning calls (glibc_compat.c): without them a preloaded program
+# would ask glibc's own, empty arena.
+GLIBC_INSPECT = "mallinfo mallinfo2 malloc_trim malloc_stats malloc_info mallopt".split()
+
 # new / new[]: plain, nothrow, align_val_t, align_val_t + nothrow
 # delete / delete[]: plain, sized, nothrow, align_val_t, sized + align_val_t,
 # align_val_t + nothrow
@@ -60,7 +64,7 @@ def tap(ok, name, diags=()):
 
 def main():
     failed = 0
-    allowed = set(C_API) | set(CXX_API) | header_names() | TOLERATED
+    allowed = set(C_API) | set(CXX_API) | set(GLIBC_INSPECT) | header_names() | TOLERATED
     for lib in sys.argv[1:]:
         rel = os.path.relpath(os.path.abspath(lib), ROOT)
         try:
@@ -71,6 +75,9 @@ def main():
         missing_c = [n for n in C_API if n not in names]
         failed += not tap(not missing_c, f"{rel} exports every C allocation entry point",
                           [f"missing: {' '.join(missing_c)}"] if missing_c else [])
+        missing_glibc = [n for n in GLIBC_INSPECT if n not in names]
+        failed += not tap(not missing_glibc, f"{rel} exports glibc's inspection calls (mallinfo2 ...)",
+                          [f"missing: {' '.join(missing_glibc)}"] if missing_glibc else [])
         missing_cxx = [n for n in CXX_API if n not in names]
         failed += not tap(not missing_cxx, f"{rel} exports every C++ operator new/delete",
                           [f"missing: {' '.join(missing_cxx)}"] if missing_cxx else [])

@@ -11,6 +11,7 @@
  * One source, two builds (testapi.h). Usage: fork [FORKS [WORKERS]] (defaults 200 4)
  */
 #include "testlib.h"
+#include "leak_account.h"
 #include "testapi.h"
 
 #include <pthread.h>
@@ -172,6 +173,7 @@ int main(int argc, char** argv) {
   if (workers > MAX_WORKERS) workers = MAX_WORKERS;
   tap_diag("fork through the %s: %u forks while %u threads allocate", T_API_NAME, forks, workers);
 
+  leak_account_t account = leak_account_start();
   pthread_t tids[MAX_WORKERS];
   for (unsigned i = 0; i < workers; i++) {
     if (pthread_create(&tids[i], NULL, worker_main, (void*)(uintptr_t)(i + 1)) != 0) {
@@ -206,5 +208,6 @@ int main(int argc, char** argv) {
   long bad = atomic_load(&corrupted);
   if (bad) tap_diag("%ld blocks corrupted", bad);
   tap_result(bad == 0, "the parent's blocks stay intact across the forks");
+  leak_account_check(&account, "fork, in the parent");
   return tap_exit_status();
 }

@@ -18,6 +18,7 @@
  *        operations per thread and round)
  */
 #include "testlib.h"
+#include "leak_account.h"
 #include "testapi.h"
 
 #include <pthread.h>
@@ -270,6 +271,7 @@ int main(int argc, char** argv) {
   tap_diag("stress through the %s: %u threads, %u rounds, %u ops per thread and round",
            T_API_NAME, threads, rounds, scale * 100);
 
+  leak_account_t account = leak_account_start();
   pthread_t tids[MAX_THREADS];
   pthread_t watchdog;
   bool watchdog_ok = pthread_create(&watchdog, NULL, watchdog_main, NULL) == 0;
@@ -292,7 +294,7 @@ int main(int argc, char** argv) {
   }
   atomic_store(&finished, true);
   if (watchdog_ok) pthread_join(watchdog, NULL);
-  tap_result(create_ok, "every round's threads started");
+  tap_require(create_ok, "every round's threads started");
 
   /* The main thread frees what the last threads left in the table. */
   size_t left = 0;
@@ -307,5 +309,6 @@ int main(int argc, char** argv) {
   long failed = atomic_load(&failures);
   if (failed != 0) tap_diag("%ld corrupted or failed blocks", failed);
   tap_result(failed == 0, "every block's contents intact from allocation to free, across threads");
+  leak_account_check(&account, "stress");
   return tap_exit_status();
 }

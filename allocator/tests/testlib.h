@@ -30,6 +30,7 @@
 
 static int tap_failed_count;
 static int tap_passed_count;
+static int tap_skipped_count;
 
 /* Diagnostics per check are capped, so one broken check cannot flood the log. */
 #define TAP_DIAG_LIMIT 12
@@ -60,16 +61,28 @@ static inline bool tap_result(bool ok, const char* name) {
   return ok;
 }
 
-/* A check that does not apply here counts as passed, with the reason shown. */
+/* A check that does not apply here: TAP's skip directive, with the reason. scripts/test
+ * counts it as skipped (not passed) and fails the run unless the manifest line declares
+ * the skip expected ({skip-ok: reason}). */
 static inline void tap_skip(const char* name, const char* reason) {
   printf("ok - %s # SKIP %s\n", name, reason);
   fflush(stdout);
-  tap_passed_count++;
+  tap_skipped_count++;
+}
+
+/* A precondition of the checks that follow (threads started, fork worked): not a
+ * check of its own. Met, it prints nothing; unmet, TAP's `Bail out!` with the reason
+ * and exit status 1, so the run fails without counting a check for it. */
+static inline void tap_require(bool met, const char* what) {
+  if (met) return;
+  printf("Bail out! precondition failed: %s\n", what);
+  fflush(stdout);
+  exit(1);
 }
 
 /* The exit status of a test program: 0 when every check passed. */
 static inline int tap_exit_status(void) {
-  printf("# %d passed, %d failed\n", tap_passed_count, tap_failed_count);
+  printf("# %d passed, %d failed, %d skipped\n", tap_passed_count, tap_failed_count, tap_skipped_count);
   fflush(stdout);
   return tap_failed_count == 0 ? 0 : 1;
 }

@@ -16,6 +16,7 @@
  * (defaults 3000 4)
  */
 #include "testlib.h"
+#include "leak_account.h"
 #include "testapi.h"
 
 #include <pthread.h>
@@ -104,6 +105,7 @@ int main(int argc, char** argv) {
   tap_diag("thread churn through the %s: %u threads, %u at a time", T_API_NAME, total,
            concurrent);
 
+  leak_account_t account = leak_account_start();
   /* peak RSS and mapped bytes of the first and the second half of the run */
   size_t peak_rss[2] = {0, 0}, peak_mapped[2] = {0, 0};
   unsigned created = 0;
@@ -131,7 +133,7 @@ int main(int argc, char** argv) {
            "%zu MiB, end %zu MiB", peak_rss[0] / KiB, peak_rss[1] / KiB, end_rss / KiB,
            peak_mapped[0] / MiB, peak_mapped[1] / MiB, end_mapped / MiB);
 
-  tap_result(create_ok && created == total, "every thread was created and joined");
+  tap_require(create_ok && created == total, "every thread was created and joined");
   bool rss_ok = peak_rss[1] <= peak_rss[0] + RSS_GROWTH_BOUND && peak_rss[1] <= RSS_CAP;
   if (!rss_ok) {
     tap_diag("peak RSS went from %zu KiB (first %u threads) to %zu KiB (next %u): bounds are "
@@ -154,5 +156,6 @@ int main(int argc, char** argv) {
   if (bad || fails) tap_diag("%ld blocks corrupted, %ld allocations failed", bad, fails);
   tap_result(bad == 0 && fails == 0,
              "blocks of exited threads are intact and freed by other threads");
+  leak_account_check(&account, "thread churn");
   return tap_exit_status();
 }

@@ -16,6 +16,7 @@
  * Usage: forkmore [FORKS]  (default 100). TAP on stdout.
  */
 #include "testlib.h"
+#include "leak_account.h"
 
 #include <malloc.h>
 #include <pthread.h>
@@ -147,6 +148,7 @@ static int child_main(int depth) {
 int main(int argc, char** argv) {
   int forks = argc > 1 ? atoi(argv[1]) : 100;
   tap_diag("%d forks while threads churn, allocate huge blocks and trim", forks);
+  leak_account_t account = leak_account_start();
   pthread_t threads[3];
   pthread_create(&threads[0], NULL, churner, NULL);
   pthread_create(&threads[1], NULL, huge_worker, NULL);
@@ -186,5 +188,6 @@ int main(int argc, char** argv) {
   long bad = atomic_load(&parent_bad);
   if (bad) tap_diag("%ld huge blocks lost their contents in realloc", bad);
   tap_result(bad == 0, "the parent's huge blocks keep their contents across forks and reallocs");
+  leak_account_check(&account, "forks while threads churn, in the parent");
   return tap_exit_status();
 }

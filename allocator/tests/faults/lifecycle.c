@@ -16,13 +16,15 @@
  *   - an atexit handler, a destructor and the handler registered in preinit free
  *     what is left, allocate and free again (with SHARDALLOC_DESTROY_ON_EXIT=1 the
  *     last one runs after the allocator released everything it could);
- *   - with --busy-exit, a detached thread keeps allocating while the process exits.
+ *   - with --busy-exit, a detached thread keeps allocating while the process exits;
+ *   - the leak account (../leak_account.h) around the TLS destructor threads.
  *
  * A plain program: run with libshardalloc.so preloaded (the preinit and ordering
  * checks mean most there). Usage: lifecycle [--busy-exit]. TAP on stdout; the last
  * check is printed by the destructor, so run it through expect.py to count them.
  */
 #include "testlib.h"
+#include "leak_account.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -325,7 +327,11 @@ int main(int argc, char** argv) {
   tap_result(ctor_ok, "allocation in a priority-101 constructor works and its blocks stay intact");
 
   check_orphans();
+  /* After the orphans (one of them, kept_orphan, lives on to the exit handler): the
+   * heaps that TLS destructors set up again must leave nothing behind. */
+  leak_account_t account = leak_account_start();
   check_tls_destructors();
+  leak_account_check(&account, "TLS destructors");
 
   atexit(exit_handler);
   if (busy_exit) {
