@@ -67,14 +67,16 @@ void sa_spin_wait(unsigned* spins) {
 void sa_lock_acquire(sa_lock_t* lock) {
   uintptr_t self = sa_thread_id();
   unsigned spins = 0;
-  while (atomic_flag_test_and_set_explicit(&lock->flag, memory_order_acquire)) {
-    if (atomic_load_explicit(&lock->holder, memory_order_relaxed) == self) {
+  uintptr_t holder = 0;
+  while (!atomic_compare_exchange_weak_explicit(&lock->holder, &holder, self, memory_order_acquire,
+                                                memory_order_relaxed)) {
+    if (holder == self) {
       sa_fatal("re-entered while this thread holds an allocator lock (malloc or free in a signal handler "
                "that interrupted one?): stopping rather than waiting for ever");
     }
-    sa_spin_wait(&spins);
+    if (holder != 0) sa_spin_wait(&spins);
+    holder = 0;
   }
-  atomic_store_explicit(&lock->holder, self, memory_order_relaxed);
 }
 
 /* ---- metadata: memory for heaps and thread data, never returned to the OS -------

@@ -173,18 +173,16 @@ static inline uintptr_t sa_tf_make(sa_block_t* b, sa_notify_t n) { return (uintp
 
 /* ---- A small spin lock for rare, short critical sections ------------------- */
 
-/* The holder is recorded so that a thread that comes back for a lock it holds (a
- * signal handler that interrupted it inside the allocator) is told so and stopped,
- * instead of spinning for ever. */
+/* The lock word is the holder's thread id (0: free), taken in one CAS, so that a
+ * thread that comes back for a lock it holds (a signal handler that interrupted it
+ * inside the allocator) is told so and stopped, instead of spinning for ever. */
 typedef struct sa_lock_s {
-  atomic_flag flag;
-  _Atomic(uintptr_t) holder; /* thread id of the holder; 0 when free */
+  _Atomic(uintptr_t) holder;
 } sa_lock_t;
-#define SA_LOCK_INIT {ATOMIC_FLAG_INIT, 0}
+#define SA_LOCK_INIT {0}
 void sa_lock_acquire(sa_lock_t* lock); /* init.c */
 static inline void sa_lock_release(sa_lock_t* lock) {
-  atomic_store_explicit(&lock->holder, 0, memory_order_relaxed);
-  atomic_flag_clear_explicit(&lock->flag, memory_order_release);
+  atomic_store_explicit(&lock->holder, 0, memory_order_release);
 }
 /* One step of waiting for another thread (a lock holder, a remote free that is
  * notifying): pause a little, then yield, then sleep, so that a waiter of higher

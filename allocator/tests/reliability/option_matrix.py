@@ -55,9 +55,7 @@ NOT_RUN = {
 
 # Known failures awaiting a core fix (issue 9): left out of the default run, run by
 # naming them (allocator/tests/reliability/TESTS lists the commands).
-PENDING = {
-    "eager_commit=0": "issue 9 item 1: a purged segment reused as a kind with a larger header faults",
-}
+PENDING = {}
 
 # (name, program and arguments): small iteration counts, each a few seconds at most.
 SUITES = [
