@@ -17,10 +17,13 @@ from dataclasses import dataclass
 LARSON_RELATIVE_TIME_OPS = 1e9
 # xmalloc-test prints "rtime: R" with R = 100 / (millions of frees per second).
 XMALLOC_RELATIVE_TIME_MFREES = 100.0
+# rptest prints "X memory ops/CPU second"; mimalloc-bench's bench.sh records 2000000 / X.
+RPTEST_RELATIVE_TIME_OPS = 2e6
 
 NUMBER = r"([0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?)"
 LARSON_LINE = re.compile(r"Throughput\s*=\s*" + NUMBER + r"\s+operations per second")
 XMALLOC_LINE = re.compile(r"free/sec:\s*" + NUMBER + r"\s*M")
+RPTEST_LINE = re.compile(NUMBER + r"\s+memory ops/CPU second")
 CFRAC_LINE = re.compile(r"^\s*([0-9]+)\s*=\s*([0-9]+)\s*\*\s*([0-9]+)\s*$", re.MULTILINE)
 
 
@@ -72,12 +75,21 @@ def read_xmalloc(output, argv, wall_s):
     return Reading(figure=frees_m, time_s=xmalloc_relative_time(frees_m))
 
 
+def read_rptest(output, argv, wall_s):
+    ops = _last_number(RPTEST_LINE, output, "rptest: no `X memory ops/CPU second`")
+    return Reading(figure=ops, time_s=rptest_relative_time(ops))
+
+
 def larson_relative_time(ops_per_s):
     return LARSON_RELATIVE_TIME_OPS / ops_per_s
 
 
 def xmalloc_relative_time(mfrees_per_s):
     return XMALLOC_RELATIVE_TIME_MFREES / mfrees_per_s
+
+
+def rptest_relative_time(ops_per_cpu_s):
+    return RPTEST_RELATIVE_TIME_OPS / ops_per_cpu_s
 
 
 def _last_number(pattern, output, missing):
@@ -95,4 +107,5 @@ READERS = {r.name: r for r in (
     Reader("cfrac", "s", False, read_cfrac),
     Reader("larson", "ops/s", True, read_larson),
     Reader("xmalloc", "Mfree/s", True, read_xmalloc),
+    Reader("rptest", "ops/CPU-s", True, read_rptest),
 )}
