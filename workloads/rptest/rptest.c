@@ -37,7 +37,8 @@
  * allocations and frees per second of thread time spent in the loops and the
  * frees (the tradition reads it as the relative time 2e6 / X). Unlike the
  * original, the threads meet at barriers instead of the main thread sleeping
- * seconds between phases, writes no result file, and the size and operation
+ * seconds between phases (waiting threads still look at their inbox every
+ * millisecond, as the original's do), writes no result file, and the size and operation
  * tables are our own draws (uniform, like the original's fixed tables).
  */
 #include <malloc.h>
@@ -126,7 +127,11 @@ static worker *workers;
  * `arrived`, then keeps freeing what is handed to it until main opens the gate. */
 static atomic_uint arrived;
 static atomic_uint gate; /* bumped by main to let waiting threads go on */
-static atomic_bool start_flag;
+/* All threads of a run start their first pass together: the original's threads
+ * were created together and poll for the start in step, so they start within
+ * microseconds of each other; a pass lasts a few milliseconds, and a thread that
+ * starts late would find a pile of batches handed to it meanwhile. */
+static pthread_barrier_t start_line;
 
 /* ---- blocks -------------------------------------------------------------------- */
 
@@ -324,8 +329,7 @@ static void *run_thread(void *arg)
     memset(slots, 0, opt.allocs * sizeof *slots);
     size_t alloc_idx = 0, free_idx = 0;
     unsigned cross_index = 0;
-    while (!atomic_load(&start_flag))
-        clock_sleep_seconds(WAIT_SLEEP_S);
+    pthread_barrier_wait(&start_line);
 
     for (unsigned pass = 0; pass < PASSES; pass++) {
         run_pass(w, slots, pass, &alloc_idx, &free_idx, &cross_index);
@@ -496,14 +500,15 @@ int main(int argc, char **argv)
     double seconds = 0;
     sample best = {0, 0};
     for (unsigned run = 0; run < BENCHMARK_RUNS; run++) {
-        atomic_store(&start_flag, false);
+        if (pthread_barrier_init(&start_line, NULL, opt.threads + 1) != 0)
+            cli_fail(EXIT_CHECK_FAILED, "could not set up the start barrier");
         for (unsigned i = 0; i < opt.threads; i++) {
             memset(&workers[i], 0, sizeof workers[i]);
             workers[i].index = i;
             if (pthread_create(&workers[i].thread, NULL, run_thread, &workers[i]) != 0)
                 cli_fail(EXIT_CHECK_FAILED, "could not start thread %u", i);
         }
-        atomic_store(&start_flag, true);
+        pthread_barrier_wait(&start_line);
         for (unsigned pass = 0; pass < PASSES; pass++) {
             wait_for_all();
             take_sample(&best);
@@ -511,6 +516,7 @@ int main(int argc, char **argv)
         }
         wait_for_all();
         open_gate();
+        pthread_barrier_destroy(&start_line);
         for (unsigned i = 0; i < opt.threads; i++) {
             pthread_join(workers[i].thread, NULL);
             ops += workers[i].ops;
