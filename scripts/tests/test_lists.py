@@ -21,7 +21,7 @@ t.equal(suite["xmalloc-testN"].argv("full", 4), "xmalloc-test -w 4 -t 5 -s 64".s
         "xmalloc-testN --full is the standard command (-w is the thread count, not doubled)")
 t.equal(suite["sh6benchN"].argv("full", 4), "sh6bench 8".split(),
         "sh6benchN --full runs twice --threads threads, as the tradition does ({threads2})")
-t.equal(suite["rptestN"].argv("quick", 3), "rptest 3 0 1 2 500 1000 100 8 16000".split(),
+t.equal(suite["rptestN"].argv("full", 3), "rptest 3 0 1 2 500 1000 100 8 16000".split(),
         "rptestN fills in {threads} once, not doubled")
 
 

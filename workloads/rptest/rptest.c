@@ -3,7 +3,7 @@
  * Jansson's rpmalloc-benchmark, as mimalloc-bench runs it: the "crt" build, whose
  * allocations are calloc or memalign + memset so every byte is touched.)
  *
- *   rptest threads mode size_mode cross_rate loops allocs op_count min_size [max_size]
+ *   rptest [-p pause] threads mode size_mode cross_rate loops allocs op_count min_size [max_size]
  *   standard: rptest N 0 1 2 500 1000 100 8 16000
  *
  *   threads     worker threads (at most 256)
@@ -18,6 +18,7 @@
  *   op_count    the scale of a loop's work (0: 1000): a loop frees 0.8 x op_count x
  *               (30..99)% slots and allocates op_count x (30..99)% blocks
  *   min_size, max_size   in bytes; min_size at least 8 (a block carries a tag)
+ *   -p pause    ours: the seconds of each of the original's pauses (default 1)
  *
  * The whole benchmark runs twice, each time with fresh threads. A thread makes two
  * passes of `loops` loops. A loop: take the batches other threads handed it; free
@@ -28,6 +29,14 @@
  * its pass, no thread hands over any more. After each pass the threads meet, the
  * main thread samples memory, and each frees all its slots.
  *
+ * The original's main thread paces the run with one-second sleeps: before the
+ * start, before and after each memory sample, around the final meeting (and it
+ * looks whether all threads have met only once a second), while the threads wait
+ * looking at their inbox every millisecond; a run takes about 16 s, nearly all of
+ * it pauses. The pauses matter to the figure of merit beside time, peak memory:
+ * an allocator that gives memory back while the threads sit idle peaks lower. We
+ * keep them, one second each by default; -p shortens them for quick runs.
+ *
  * Every block's first bytes hold its size and a cookie, its last byte a 1 and
  * each of its pages is written, as in the original; size and cookie are checked
  * when the block is freed, by whichever thread frees it. The run checks itself:
@@ -36,10 +45,11 @@
  * Prints the original's line, ending `X memory ops/CPU second (...)`: X counts
  * allocations and frees per second of thread time spent in the loops and the
  * frees (the tradition reads it as the relative time 2e6 / X). Unlike the
- * original, the threads meet at barriers instead of the main thread sleeping
- * seconds between phases (waiting threads still look at their inbox every
- * millisecond, as the original's do), writes no result file, and the size and operation
- * tables are our own draws (uniform, like the original's fixed tables).
+ * original, the threads of a run start their first pass at a barrier (the
+ * original's poll for the start in step), the main thread opens the next phase
+ * only once every handed-over batch is freed, no result file is written, and the
+ * size and op-count tables are our own draws (uniform, like the original's fixed
+ * tables).
  */
 #include <malloc.h>
 #include <math.h>
@@ -58,7 +68,7 @@
 #include "../common/rng.h"
 
 static const char usage[] =
-    "threads mode size_mode cross_rate loops allocs op_count min_size [max_size]";
+    "[-p pause] threads mode size_mode cross_rate loops allocs op_count min_size [max_size]";
 
 #define MAX_THREADS 256
 #define MAX_COUNT 0xFFFFFF /* the original's limit on loops, allocs and op_count */
@@ -89,11 +99,17 @@ static const size_t alignments[ALIGNMENTS] = {0, 8, 16};
 #define COOKIE_MULTIPLIER 0x9e3779b1u
 #define LAST_BYTE 1
 #define WAIT_SLEEP_S 0.001 /* how often waiting threads look at their inbox */
+#define DEFAULT_PAUSE_S 1.0 /* the original's pauses */
+#define MAX_PAUSE_S 60.0
+/* After freeing its slots a thread waits this long (at most the pause) before it
+ * frees what was handed to it meanwhile, as the original's does. */
+#define SETTLE_S 0.01
 
 enum { MODE_RANDOM = 0, MODE_FIXED = 1 };
 enum { SIZE_EVEN = 0, SIZE_LINEAR = 1, SIZE_EXP = 2 };
 
 typedef struct options {
+    double pause;
     unsigned threads, mode, size_mode;
     size_t cross_rate, loops, allocs, op_count, min_size, max_size;
 } options;
@@ -344,10 +360,13 @@ static void *run_thread(void *arg)
             }
         w->seconds += clock_now_seconds() - t0;
         atomic_fetch_add_explicit(&w->live_bytes, bytes, memory_order_relaxed);
-        timed_free_inbox(w);
+        clock_sleep_seconds(opt.pause < SETTLE_S ? opt.pause : SETTLE_S);
+        (void)free_batches(w, take_inbox(w)); /* untimed, uncounted, as in the original */
         printf(".");
         fflush(stdout);
     }
+    if (opt.pause > 0)
+        clock_sleep_seconds(opt.pause);
     meet(w, atomic_load(&gate));
     w->freed++;
     free(slots);
@@ -368,8 +387,15 @@ static size_t resident_bytes(void)
     return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
 }
 
+static void pause_run(void)
+{
+    if (opt.pause > 0)
+        clock_sleep_seconds(opt.pause);
+}
+
 /* Wait until every thread has announced the end of its phase and every handed-over
- * batch has been freed (nothing is handed over after an announcement). */
+ * batch has been freed (nothing is handed over after an announcement); like the
+ * original, look only once a pause. */
 static void wait_for_all(void)
 {
     for (;;) {
@@ -378,7 +404,7 @@ static void wait_for_all(void)
             idle = atomic_load(&workers[i].inbox) == NULL;
         if (idle)
             return;
-        clock_sleep_seconds(WAIT_SLEEP_S);
+        clock_sleep_seconds(opt.pause > WAIT_SLEEP_S ? opt.pause : WAIT_SLEEP_S);
     }
 }
 
@@ -410,9 +436,17 @@ static size_t parse_count(const char *text, const char *what, size_t fallback)
 
 static options parse_options(int argc, char **argv)
 {
+    options o;
+    o.pause = DEFAULT_PAUSE_S;
+    if (argc > 1 && strcmp(argv[1], "-p") == 0) {
+        if (argc < 3)
+            cli_usage_error(usage, "option -p needs a value");
+        o.pause = strcmp(argv[2], "0") == 0 ? 0.0 : cli_parse_seconds(argv[2], "-p pause", MAX_PAUSE_S);
+        argv += 2;
+        argc -= 2;
+    }
     if (argc < 9 || argc > 10)
         cli_usage_error(usage, "needs 8 or 9 arguments, got %d", argc - 1);
-    options o;
     o.threads = (unsigned)cli_parse_integer(argv[1], "threads", 1, MAX_THREADS);
     o.mode = (unsigned)cli_parse_integer(argv[2], "mode", MODE_RANDOM, MODE_FIXED);
     o.size_mode = (unsigned)cli_parse_integer(argv[3], "size_mode", SIZE_EVEN, SIZE_EXP);
@@ -508,13 +542,17 @@ int main(int argc, char **argv)
             if (pthread_create(&workers[i].thread, NULL, run_thread, &workers[i]) != 0)
                 cli_fail(EXIT_CHECK_FAILED, "could not start thread %u", i);
         }
+        pause_run();
         pthread_barrier_wait(&start_line);
         for (unsigned pass = 0; pass < PASSES; pass++) {
             wait_for_all();
+            pause_run();
             take_sample(&best);
             open_gate();
+            pause_run();
         }
         wait_for_all();
+        pause_run();
         open_gate();
         pthread_barrier_destroy(&start_line);
         for (unsigned i = 0; i < opt.threads; i++) {

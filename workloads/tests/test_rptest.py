@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""rptest: short runs print the tradition's `...X memory ops/CPU second (...)` line
+"""rptest: short runs (without the original's pauses, -p 0) print the tradition's `...X memory ops/CPU second (...)` line
 and pass their own checks (every block's tag at its free, by whichever thread
 frees it; every block freed), also under shardalloc; bad arguments are rejected."""
 import re
@@ -15,8 +15,11 @@ RESULT = re.compile(r"^malloc +(\d+) threads .* ops: \.+(\d+) memory ops/CPU sec
                     r"\((\d+)MiB peak, (\d+)MiB -> (\d+)MiB bytes sample, -?\d+% overhead\)$")
 
 
+QUICK = ["-p", "0"]  # no pauses: the tests' runs take a fraction of a second
+
+
 def check_run(args, what, env=None):
-    status, out, err = tap.run([RPTEST] + args, env)
+    status, out, err = tap.run([RPTEST] + QUICK + args, env)
     m = RESULT.match(out.strip())
     # Two runs of the benchmark, each thread prints a dot per pass (two passes).
     dots = out.count(".")
@@ -33,6 +36,12 @@ def main():
     check_run(["1", "1", "0", "5", "50", "100", "50", "64"], "fixed size, one thread: no hand-overs")
     check_run(["2", "0", "1", "2", "100", "200", "100", "8", "16000"], "under shardalloc",
               {"LD_PRELOAD": tap.shardalloc()})
+    # The original's pauses, shortened: 2 runs x 8 pauses of 0.05 s (and the threads'
+    # own one before their last meeting) make the run last at least 0.8 s.
+    status, out, err = tap.run([RPTEST, "-p", "0.05", "2", "0", "1", "2", "50", "100", "50", "8",
+                                "16000"])
+    tap.check(status == 0 and RESULT.match(out.strip()) is not None,
+              "rptest -p 0.05 keeps the original's pauses, shortened", f"{status} {out!r} {err!r}")
 
     # The standard run against the original's profile (185,281 callocs, 370,741 frees:
     # the other blocks come from memalign, which the shim does not count). Our size
@@ -41,7 +50,7 @@ def main():
     # fewer: the frees lie between the slots' own (about 70% of the original's) and
     # the original's count plus 5%.
     standard = ["2", "0", "1", "2", "500", "1000", "100", "8", "16000"]
-    status, out, err = tap.run([RPTEST] + standard, {"LD_PRELOAD": PROFILE})
+    status, out, err = tap.run([RPTEST] + QUICK + standard, {"LD_PRELOAD": PROFILE})
     m = COUNTS.search(err)
     tap.check(status == 0 and m is not None and 0.65 < int(m[2]) / 185281 < 1.05 and
               0.70 < int(m[4]) / 370741 < 1.05 and int(m[3]) == 0,
@@ -58,6 +67,9 @@ def main():
         "min_size below 8": standard[:7] + ["4", "16000"],
         "max_size below min_size": standard[:7] + ["100", "50"],
         "random mode without max_size": standard[:8],
+        "-p without a value": ["-p"],
+        "a negative pause": ["-p", "-1"] + standard,
+        "a pause over 60 s": ["-p", "61"] + standard,
     }
     for what, args in bad.items():
         tap.check_rejects([RPTEST] + args, what, "rptest")
