@@ -16,6 +16,8 @@ GROUPS = ("real-world", "stress", "other")  # the report's figure sets 1 and 2, 
 MODES = ("quick", "full")
 WORKLOADS_DIR = os.path.join("build", "workloads")
 THREADS_PLACEHOLDER = "{threads}"
+# Twice --threads: the tradition runs sh6bench and sh8bench with 2N threads on N cores.
+DOUBLE_THREADS_PLACEHOLDER = "{threads2}"
 NAME = re.compile(r"^[A-Za-z0-9_.+-]+$")
 
 
@@ -27,9 +29,10 @@ class Benchmark:
     commands: dict        # mode -> command template
 
     def argv(self, mode, threads):
-        """The command of `mode` with {threads} filled in, as an argument list whose
-        first word is still as written (see resolve_program)."""
-        return shlex.split(self.commands[mode].replace(THREADS_PLACEHOLDER, str(threads)))
+        """The command of `mode` with {threads} (and {threads2}, twice it) filled in, as
+        an argument list whose first word is still as written (see resolve_program)."""
+        command = self.commands[mode].replace(DOUBLE_THREADS_PLACEHOLDER, str(2 * threads))
+        return shlex.split(command.replace(THREADS_PLACEHOLDER, str(threads)))
 
 
 def load(path=BENCHMARK_LIST):
@@ -45,9 +48,11 @@ def load(path=BENCHMARK_LIST):
         if row["reads"] not in readers.READERS:
             raise SystemExit(f"error: {where}: reads must be one of {', '.join(readers.READERS)}")
         for mode in MODES:
-            leftover = row[mode].replace(THREADS_PLACEHOLDER, "")
+            leftover = row[mode].replace(DOUBLE_THREADS_PLACEHOLDER, "")
+            leftover = leftover.replace(THREADS_PLACEHOLDER, "")
             if "{" in leftover or "}" in leftover:
-                raise SystemExit(f"error: {where}: the only placeholder is {THREADS_PLACEHOLDER}")
+                raise SystemExit(f"error: {where}: the only placeholders are {THREADS_PLACEHOLDER}"
+                                 f" and {DOUBLE_THREADS_PLACEHOLDER}")
         by_name[name] = Benchmark(name=name, group=row["group"], reads=row["reads"],
                                   commands={mode: row[mode] for mode in MODES})
     return by_name

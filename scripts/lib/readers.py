@@ -20,11 +20,14 @@ XMALLOC_RELATIVE_TIME_MFREES = 100.0
 # glibc-thread prints "I iterations" done in its fixed time; mimalloc-bench's script
 # turns that into the relative time 1e9 / I seconds.
 GLIBC_THREAD_RELATIVE_TIME_ITERATIONS = 1e9
+# rptest prints "X memory ops/CPU second"; mimalloc-bench's bench.sh records 2000000 / X.
+RPTEST_RELATIVE_TIME_OPS = 2e6
 
 NUMBER = r"([0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?)"
 LARSON_LINE = re.compile(r"Throughput\s*=\s*" + NUMBER + r"\s+operations per second")
 XMALLOC_LINE = re.compile(r"free/sec:\s*" + NUMBER + r"\s*M")
 GLIBC_THREAD_LINE = re.compile(r"^\s*" + NUMBER + r"\s+iterations\s*$", re.MULTILINE)
+RPTEST_LINE = re.compile(NUMBER + r"\s+memory ops/CPU second")
 CFRAC_LINE = re.compile(r"^\s*([0-9]+)\s*=\s*([0-9]+)\s*\*\s*([0-9]+)\s*$", re.MULTILINE)
 
 
@@ -79,6 +82,9 @@ def read_xmalloc(output, argv, wall_s):
 def read_glibc_thread(output, argv, wall_s):
     iterations = _last_number(GLIBC_THREAD_LINE, output, "glibc-thread: no `I iterations`")
     return Reading(figure=iterations, time_s=glibc_thread_relative_time(iterations))
+def read_rptest(output, argv, wall_s):
+    ops = _last_number(RPTEST_LINE, output, "rptest: no `X memory ops/CPU second`")
+    return Reading(figure=ops, time_s=rptest_relative_time(ops))
 
 
 def larson_relative_time(ops_per_s):
@@ -91,6 +97,8 @@ def xmalloc_relative_time(mfrees_per_s):
 
 def glibc_thread_relative_time(iterations):
     return GLIBC_THREAD_RELATIVE_TIME_ITERATIONS / iterations
+def rptest_relative_time(ops_per_cpu_s):
+    return RPTEST_RELATIVE_TIME_OPS / ops_per_cpu_s
 
 
 def _last_number(pattern, output, missing):
@@ -109,4 +117,5 @@ READERS = {r.name: r for r in (
     Reader("larson", "ops/s", True, read_larson),
     Reader("xmalloc", "Mfree/s", True, read_xmalloc),
     Reader("glibc-thread", "iterations", True, read_glibc_thread),
+    Reader("rptest", "ops/CPU-s", True, read_rptest),
 )}

@@ -16,7 +16,7 @@ LEGEND = (
     "  ~ after rel: the interval includes 1, not significant; "
     "? : fewer than {min_runs} runs on a side, cannot tell.\n"
     "  time: wall time, or for throughput workloads the tradition's relative time "
-    "(larson 1e9/ops, xmalloc 100/Mfree).")
+    "(larson 1e9/ops, xmalloc 100/Mfree, rptest 2e6/ops).")
 CSV_COLUMNS = (
     "benchmark", "group", "variant", "runs_ok", "runs_failed", "failures",
     "time_median_s", "time_min_s", "time_max_s", "time_relative", "time_significant",

@@ -27,6 +27,10 @@ barnes_input = os.path.join(REPO_ROOT, "workloads", "barnes", "input")
 t.equal(benchmarks.resolve_paths(suite["barnes"].argv("full", 2)[1:] + ["-n", "x/y"], REPO_ROOT),
         [barnes_input, "-n", "x/y"],
         "a command's word naming a repository file becomes its absolute path; others stay")
+t.equal(suite["sh6benchN"].argv("full", 4), "sh6bench 8".split(),
+        "sh6benchN --full runs twice --threads threads, as the tradition does ({threads2})")
+t.equal(suite["rptestN"].argv("full", 3), "rptest 3 0 1 2 500 1000 100 8 16000".split(),
+        "rptestN fills in {threads} once, not doubled")
 
 
 def names(spec):

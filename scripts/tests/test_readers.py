@@ -50,6 +50,19 @@ for text in ("no figure here\n", "0 iterations\n", "iterations: 12\n", "Using 2 
         t.check(False, f"glibc-thread: {text.strip()!r} is rejected")
     except readers.BadOutput:
         t.check(True, f"glibc-thread: {text.strip()!r} is rejected")
+# rptest: relative time = 2e6 / (memory ops per CPU second), as mimalloc-bench records it.
+rptest_out = ("malloc       2 threads random linear size [8,16000] 500 loops 1000 allocs 100 ops: "
+              "........4000000 memory ops/CPU second (9MiB peak, 3MiB -> 9MiB bytes sample, "
+              "193% overhead)\n")
+r = readers.READERS["rptest"].read(rptest_out, ["rptest"], WALL_S)
+t.equal(r.figure, 4000000.0, "rptest: memory ops per CPU second are the figure (the dots before it are skipped)")
+t.check(math.isclose(r.time_s, 0.5), "rptest: relative time = 2e6 / ops (0.5 s for 4M ops/s)", r)
+for text in ("malloc 2 threads ...: ....", "........0 memory ops/CPU second (1MiB peak)"):
+    try:
+        readers.READERS["rptest"].read(text, ["rptest"], WALL_S)
+        t.check(False, f"rptest: {text!r} is rejected")
+    except readers.BadOutput:
+        t.check(True, f"rptest: {text!r} is rejected")
 
 # elapsed: the wall time is both the figure and the time.
 r = readers.READERS["elapsed"].read("", ["cache-scratch"], WALL_S)

@@ -60,3 +60,12 @@ def check_rejects(args, what, program_name, expect_status=None):
 
 def finish():
     sys.exit(1 if _failures else 0)
+
+
+def shardalloc():
+    """Path of our allocator's release build: the workloads are also tested under it
+    (LD_PRELOAD), since that is how the suite runs them."""
+    path = os.path.join(ROOT, "build", "release", "libshardalloc.so")
+    if not os.path.exists(path):
+        sys.exit(f"{path} is missing: build it first (ninja)")
+    return path
