@@ -21,6 +21,9 @@ XMALLOC_RELATIVE_TIME_MFREES = 100.0
 NUMBER = r"([0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?)"
 LARSON_LINE = re.compile(r"Throughput\s*=\s*" + NUMBER + r"\s+operations per second")
 XMALLOC_LINE = re.compile(r"free/sec:\s*" + NUMBER + r"\s*M")
+REDIS_LINE = re.compile(NUMBER + r"\s+requests per second")
+# redis-benchmark's own default request count (its -n), when the command gives none.
+REDIS_DEFAULT_REQUESTS = 100000
 CFRAC_LINE = re.compile(r"^\s*([0-9]+)\s*=\s*([0-9]+)\s*\*\s*([0-9]+)\s*$", re.MULTILINE)
 
 
@@ -72,6 +75,25 @@ def read_xmalloc(output, argv, wall_s):
     return Reading(figure=frees_m, time_s=xmalloc_relative_time(frees_m))
 
 
+def read_redis(output, argv, wall_s):
+    """redis-bench prints redis-benchmark's `...: X requests per second` line; the
+    relative time is the time the client took for its -n requests, n / X."""
+    rps = _last_number(REDIS_LINE, output, "redis: no `X requests per second`")
+    return Reading(figure=rps, time_s=redis_relative_time(rps, redis_requests(argv)))
+
+
+def redis_requests(argv):
+    """The -n of a redis-bench command (redis-benchmark's default when absent)."""
+    for flag, value in zip(argv, argv[1:]):
+        if flag == "-n" and value.isdigit() and int(value) > 0:
+            return int(value)
+    return REDIS_DEFAULT_REQUESTS
+
+
+def redis_relative_time(requests_per_s, requests):
+    return requests / requests_per_s
+
+
 def larson_relative_time(ops_per_s):
     return LARSON_RELATIVE_TIME_OPS / ops_per_s
 
@@ -95,4 +117,5 @@ READERS = {r.name: r for r in (
     Reader("cfrac", "s", False, read_cfrac),
     Reader("larson", "ops/s", True, read_larson),
     Reader("xmalloc", "Mfree/s", True, read_xmalloc),
+    Reader("redis", "requests/s", True, read_redis),
 )}
