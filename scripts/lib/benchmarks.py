@@ -13,6 +13,8 @@ SCRIPTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCHMARK_LIST = os.path.join(SCRIPTS_DIR, "benchmarks.txt")
 COLUMNS = ("name", "group", "reads", "quick", "full")
 GROUPS = ("real-world", "stress")  # the report's figure sets 1 and 2, in that order
+# Real programs run under preload beyond the report's sets (workloads/programs/).
+GROUPS += ("other",)
 MODES = ("quick", "full")
 WORKLOADS_DIR = os.path.join("build", "workloads")
 THREADS_PLACEHOLDER = "{threads}"
