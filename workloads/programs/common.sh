@@ -11,11 +11,11 @@
 # from timeout(1) or a Ctrl-C reaching us stops it and everything it started
 # (the compilers under xargs), never leaving them running.
 
+preload=${LD_PRELOAD-}  # first, so that nothing below runs under it
+unset LD_PRELOAD
 runner=$(basename "$0")
 programs_dir=$(cd "$(dirname "$0")" && pwd)
 inputs="$programs_dir/../../build/workloads/programs"
-preload=${LD_PRELOAD-}
-unset LD_PRELOAD
 job=""
 
 fail() {  # fail STATUS MESSAGE...

@@ -65,6 +65,25 @@ def sleeping_client(directory):
     return path
 
 
+def greedy_client(directory):
+    """A client that touches 200 MiB, then prints a result line."""
+    path = os.path.join(directory, "greedy-client")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\nexec python3 -c 'x = bytearray(200 << 20); print(\"ping: 1.0 requests "
+                "per second\")'\n")
+    os.chmod(path, 0o755)
+    return path
+
+
+def peak_rss_under_gnu_time(client, directory):
+    """(GNU time's peak RSS in KiB, the wrapper's output) of a run with `client`."""
+    rusage = os.path.join(directory, "rusage")
+    status, out, err = tap.run(["/usr/bin/time", "-o", rusage, "-f", "%M", REDIS_BENCH, "-q", "ping"],
+                               {"REDIS_BENCHMARK": client})
+    with open(rusage) as f:
+        return int(f.read().split()[-1]), status, out, err
+
+
 def interrupted_run(client, sig):
     """Start a run whose client sleeps, send `sig` to the wrapper once the server is
     up, and return (exit status, stderr)."""
@@ -117,6 +136,12 @@ def main():
         check_stopped(port, "when the wrapper gets SIGTERM")
         status, port, err = interrupted_run(client, signal.SIGKILL)
         check_stopped(port, "when the wrapper is killed (SIGKILL)")
+        kib, status, out, err = peak_rss_under_gnu_time(greedy_client(directory), directory)
+        server = PEAK.search(out)
+        tap.check(status == 0 and server is not None and kib < 100 * 1024 and
+                  abs(kib - int(server[1])) < 1024,
+                  "GNU time's peak RSS is the server's, not the client's (a 200 MiB client)",
+                  f"status {status}, GNU time {kib} KiB, stdout {out!r}, stderr {err[-300:]!r}")
 
     for what, args in {"no arguments": [], "a -p of its own": ["-p", "6379"] + SHORT_RUN,
                        "a -h of its own": ["-h", "example.org", "-q", "ping"]}.items():
