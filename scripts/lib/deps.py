@@ -29,6 +29,11 @@ TEST_PROGRAMS = {
     "tcl": "/usr/bin/tclsh",
     "bc": "/usr/bin/bc",
     "libpython3.11-testsuite": "/usr/lib/python3.11/test/__init__.py",
+    # real programs the workload tests run (workloads/tests/test_redis.py, test_programs.py)
+    "redis-server": "/usr/bin/redis-server",
+    "redis-tools": "/usr/bin/redis-benchmark",
+    "lua5.4": "/usr/bin/lua5.4",
+    "z3": "/usr/bin/z3",
 }
 BENCH = {
     "hyperfine": "/usr/bin/hyperfine",
@@ -41,6 +46,24 @@ BENCH = {
     "libmimalloc2.0": "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2",
     "libtbbmalloc2": "/usr/lib/x86_64-linux-gnu/libtbbmalloc_proxy.so.2",
 }
+
+# The Debian programs each real-program benchmark runs (scripts/benchmarks.txt),
+# by benchmark name: scripts/bench installs only those of the benchmarks chosen,
+# so a suite without them needs none of these packages.
+PROGRAMS = {
+    "redis": {"redis-server": "/usr/bin/redis-server", "redis-tools": "/usr/bin/redis-benchmark"},
+    "cxx-buildN": {"g++": "/usr/bin/g++"},
+    "gs": {"ghostscript": "/usr/bin/gs"},
+    "lua": {"lua5.4": "/usr/bin/lua5.4"},
+    "z3": {"z3": "/usr/bin/z3"},
+    "sqlite": {"sqlite3": "/usr/bin/sqlite3"},
+    "python": {"python3": "/usr/bin/python3"},
+}
+
+
+def programs_of(benchmark_names):
+    """The package groups of the chosen benchmarks that run Debian programs."""
+    return [PROGRAMS[name] for name in benchmark_names if name in PROGRAMS]
 
 
 def _present(pkg, path):

@@ -28,6 +28,9 @@ LARSON_LINE = re.compile(r"Throughput\s*=\s*" + NUMBER + r"\s+operations per sec
 XMALLOC_LINE = re.compile(r"free/sec:\s*" + NUMBER + r"\s*M")
 GLIBC_THREAD_LINE = re.compile(r"^\s*" + NUMBER + r"\s+iterations\s*$", re.MULTILINE)
 RPTEST_LINE = re.compile(NUMBER + r"\s+memory ops/CPU second")
+REDIS_LINE = re.compile(NUMBER + r"\s+requests per second")
+# redis-benchmark's own default request count (its -n), when the command gives none.
+REDIS_DEFAULT_REQUESTS = 100000
 CFRAC_LINE = re.compile(r"^\s*([0-9]+)\s*=\s*([0-9]+)\s*\*\s*([0-9]+)\s*$", re.MULTILINE)
 
 
@@ -85,6 +88,23 @@ def read_glibc_thread(output, argv, wall_s):
 def read_rptest(output, argv, wall_s):
     ops = _last_number(RPTEST_LINE, output, "rptest: no `X memory ops/CPU second`")
     return Reading(figure=ops, time_s=rptest_relative_time(ops))
+def read_redis(output, argv, wall_s):
+    """redis-bench prints redis-benchmark's `...: X requests per second` line; the
+    relative time is the time the client took for its -n requests, n / X."""
+    rps = _last_number(REDIS_LINE, output, "redis: no `X requests per second`")
+    return Reading(figure=rps, time_s=redis_relative_time(rps, redis_requests(argv)))
+
+
+def redis_requests(argv):
+    """The -n of a redis-bench command (redis-benchmark's default when absent)."""
+    for flag, value in zip(argv, argv[1:]):
+        if flag == "-n" and value.isdigit() and int(value) > 0:
+            return int(value)
+    return REDIS_DEFAULT_REQUESTS
+
+
+def redis_relative_time(requests_per_s, requests):
+    return requests / requests_per_s
 
 
 def larson_relative_time(ops_per_s):
@@ -118,4 +138,5 @@ READERS = {r.name: r for r in (
     Reader("xmalloc", "Mfree/s", True, read_xmalloc),
     Reader("glibc-thread", "iterations", True, read_glibc_thread),
     Reader("rptest", "ops/CPU-s", True, read_rptest),
+    Reader("redis", "requests/s", True, read_redis),
 )}

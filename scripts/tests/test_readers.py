@@ -63,6 +63,21 @@ for text in ("malloc 2 threads ...: ....", "........0 memory ops/CPU second (1Mi
         t.check(False, f"rptest: {text!r} is rejected")
     except readers.BadOutput:
         t.check(True, f"rptest: {text!r} is rejected")
+# redis: "X requests per second" (redis-benchmark's -q line), relative time n / X.
+redis_out = ("lpush a 1 2 3 4 5 lrange a 1 5: 250000.00 requests per second, p50=1.303 msec\n"
+             "server peak RSS: 15604 KiB\n")
+redis_argv = ["redis-bench", "-r", "1000000", "-n", "100000", "-q", "-P", "16", "lpush", "a", "1"]
+r = readers.READERS["redis"].read(redis_out, redis_argv, WALL_S)
+t.equal(r.figure, 250000.0, "redis: requests per second are the figure")
+t.check(math.isclose(r.time_s, 0.4), "redis: relative time = n / (requests/s) (0.4 s for 1e5 at 250k/s)", r)
+r = readers.READERS["redis"].read(redis_out, ["redis-bench", "-q", "ping"], WALL_S)
+t.check(math.isclose(r.time_s, 100000 / 250000), "redis: without -n, redis-benchmark's 100000", r)
+for text in ("lpush: rps=1000.0 (overall: 900.0) avg_msec=1.0\n", "0.00 requests per second\n"):
+    try:
+        readers.READERS["redis"].read(text, redis_argv, WALL_S)
+        t.check(False, f"redis: {text.strip()!r} is rejected")
+    except readers.BadOutput:
+        t.check(True, f"redis: {text.strip()!r} is rejected")
 
 # elapsed: the wall time is both the figure and the time.
 r = readers.READERS["elapsed"].read("", ["cache-scratch"], WALL_S)
