@@ -42,6 +42,13 @@ BENCH = {
     "libtbbmalloc2": "/usr/lib/x86_64-linux-gnu/libtbbmalloc_proxy.so.2",
 }
 
+# scripts/paper's PDF: pdflatex and the few LaTeX packages the paper uses (geometry,
+# booktabs, longtable, float, caption, microtype, hyperref); Markdown needs none.
+PAPER = {
+    "texlive-latex-base": "/usr/bin/pdflatex",
+    "texlive-latex-recommended": "/usr/share/texlive/texmf-dist/tex/latex/booktabs/booktabs.sty",
+}
+
 
 def _present(pkg, path):
     """A package counts as present when the file it provides exists, or dpkg says so
