@@ -100,10 +100,11 @@ def latex(blocks, title_meta=None):
         r"\setlength{\parskip}{0.5em}",
         r"\pdfinfoomitdate=1 \pdftrailerid{} \pdfsuppressptexinfo=-1",  # same bytes every build
         f"\\title{{{title}}}",
-        f"\\author{{{meta}}}",
+        r"\author{}",
         r"\date{}",
         r"\begin{document}",
         r"\maketitle",
+        f"\\begin{{center}}\\emph{{{meta}}}\\end{{center}}",
     ])
     return preamble + "\n\n" + "\n\n".join(body) + "\n\n\\end{document}\n"
 

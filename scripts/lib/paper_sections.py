@@ -185,7 +185,7 @@ class Paper:
 
     def method(self):
         self.add(("h", 1, "Method"), ("h", 2, "Machines and sets"))
-        rows = []
+        rows, machines = [], {}
         for s in self.sets:
             for m in s.machines() or [None]:
                 rec = s.machine_record(m) if m else {}
@@ -193,16 +193,18 @@ class Paper:
                 if not m and extra:
                     first = extra[0]
                     m, rec = first["machine"], {"cpu_model": first["cpu_model"], "commit": first["commit"]}
-                holds = self.holds(s, m)
+                rows.append([s.name, m or "?", str(rec.get("commit", "?")), str(rec.get("mode", "-")),
+                             str(rec.get("runs", "-")), threads_text(rec.get("threads", "-")),
+                             self.holds(s, m)])
                 mem = rec.get("memory_kib")
-                rows.append([s.name, m or "?", rec.get("cpu_model", "?"), str(rec.get("cores", "-")),
-                             sig3(data.gib(mem)) if mem else "-", str(rec.get("commit", "?")),
-                             str(rec.get("mode", "-")), str(rec.get("runs", "-")),
-                             threads_text(rec.get("threads", "-")), holds])
-        self.add(("table", ["set", "machine", "CPU", "cores", "memory GiB", "commit", "mode", "runs",
-                            "threads", "holds"], rows,
+                if rec.get("cores") or m not in machines:
+                    machines[m] = [m or "?", rec.get("cpu_model", "?"), str(rec.get("cores", "-")),
+                                   sig3(data.gib(mem)) if mem else "-"]
+        self.add(("table", ["set", "machine", "commit", "mode", "runs", "threads", "holds"], rows,
                   "Each results set, the machine it was measured on and the commit of shardalloc it "
-                  "measured (from its environment.json, or the rows of its CSVs)."))
+                  "measured (from its environment.json, or the rows of its CSVs)."),
+                 ("table", ["machine", "CPU", "cores", "memory GiB"], list(machines.values()),
+                  "The machines, as the sets record them."))
         kernels = sorted({f"{s.name}: {s.env.get('kernel')}, glibc {s.env.get('glibc', '?')}, "
                           f"{s.env.get('compiler') or 'compiler not recorded'}"
                           for s in self.sets if s.env.get("kernel")})
@@ -235,7 +237,11 @@ class Paper:
         self.add(("p", "Our own implementations of the programs of the report and of mimalloc-bench "
                        f"{self.cites.cite('bench')}, each faithful to the original's command line "
                        "and allocation profile (workloads/README.md), built once against the system "
-                       "malloc. The suite's benchmarks, by figure:"), ("list", items))
+                       "malloc. Among them are the classics of the field: Larson and Krishnan's "
+                       f"server simulation {self.cites.cite('larson')}, Lever and Boreham's "
+                       f"producer-consumer test {self.cites.cite('xmalloc')} and the false-sharing "
+                       f"tests of the Hoard suite {self.cites.cite('hoard')}. The suite's "
+                       "benchmarks, by figure:"), ("list", items))
         self.add(("h", 2, "Runs and statistics"),
                  ("p", "scripts/bench times every run with hyperfine and takes the peak resident "
                        "memory from GNU time (the kernel's rusage). Throughput programs (larson, "
