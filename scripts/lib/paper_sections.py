@@ -568,6 +568,11 @@ class Paper:
                          f"on one benchmark spread by up to {pct(pct_value)}% of their median "
                          f"({v} on {case}). N, the thread count of the multi-threaded benchmarks, is "
                          "the machine's cores, so on the VM they say little about scaling.")
+        quick = [s.name for s in self.sets if s.rows and s.env.get("mode") == "quick"]
+        if quick:
+            items.append("Quick mode: " + ", ".join(quick) + " ran the suite's quick arguments "
+                         "(scripts/benchmarks.txt: shorter runs and smaller inputs than the "
+                         "tradition's standard ones), so short runs weigh start-up more.")
         singles = [s.name for s in self.sets if s.rows and s.env.get("runs") == 1]
         if singles:
             items.append("Single runs: " + ", ".join(singles) + " has one run per point, so none of "

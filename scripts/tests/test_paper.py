@@ -14,7 +14,8 @@ What "every number" means (check_numbers below):
   from the input: median (per benchmark and allocator, of time, peak RSS in KiB and MiB,
   mean RSS in MiB, the program's figure and it in millions), ratio (of two allocators'
   medians), percent_more / percent_less (of such a ratio, and of one allocator's
-  instructions per pair against another's), spread (max - min over the median, in
+  instructions per pair against another's), geometric_mean (of one allocator's time
+  ratios to another's over the benchmarks), spread (max - min over the median, in
   percent), gib (memory), the memory-return medians, a count (0 up to the number of
   benchmarks), or a constant of the harness that says how data is read
   (stats.CONFIDENCE in percent, stats.BOOTSTRAP_RESAMPLES, stats.MIN_RUNS_TO_JUDGE,
@@ -24,6 +25,7 @@ count of benchmarks whose paired interval (stats.compare) lies below 1.
 """
 import csv
 import json
+import math
 import os
 import re
 import statistics
@@ -55,12 +57,20 @@ VERSIONS = {"sa": ("-", "abc1234567"), "mi": ("libmimalloc2.0", "2.0.9+ds-2"),
             "je": ("libjemalloc2", "5.3.0-1")}
 
 
-def make_set(folder):
+SECURE_TIMES = {("cfrac", "sa-secure"): (0.97, 1.00, 0.99),
+                ("xmalloc-testN", "sa-secure"): (2.20, 2.00, 2.15)}
+RSS["sa-secure"] = 2400
+VERSIONS["sa-secure"] = VERSIONS["sa"]
+
+
+def make_set(folder, secure=False):
+    """The fixture set; with `secure`, sa-secure rows too (the secure build's section)."""
+    times = {**TIMES, **(SECURE_TIMES if secure else {})}
     os.makedirs(folder)
     writer = results.CsvWriter(os.path.join(folder, results.CSV_NAME))
     for run in (1, 2, 3):
-        for (benchmark, variant), times in TIMES.items():
-            x = times[run - 1]
+        for (benchmark, variant), runs in times.items():
+            x = runs[run - 1]
             writer.write({"benchmark": benchmark, "group": GROUP[benchmark], "allocator": variant,
                           "variant": variant, "run": run, "threads": 2, "mode": "quick",
                           "status": "ok", "exit_status": 0, "wall_s": x, "time_s": x, "figure": x,
@@ -72,7 +82,7 @@ def make_set(folder):
            "memory_kib": 8000000, "kernel": "Linux 6.1", "glibc": "2.36", "compiler": "gcc 12.2.0",
            "commit": "abc1234567", "mode": "quick", "runs": 3, "threads": 2, "baseline": "mi",
            "allocators": [{"name": n, "package": p, "version": v, "colour": "#123456"}
-                          for n, (p, v) in VERSIONS.items()],
+                          for n, (p, v) in VERSIONS.items() if secure or n != "sa-secure"],
            "benchmarks": [{"name": b, "group": g} for b, g in GROUP.items()]}
     with open(os.path.join(folder, "environment.json"), "w") as f:
         json.dump(env, f)
@@ -124,6 +134,10 @@ def percent_less(r):
     return (1 - r) * 100
 
 
+def geometric_mean(values):
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
 def derived(folder):
     """The numbers the paper may derive, re-computed from the input files."""
     rows = list(csv.DictReader(open(os.path.join(folder, "results.csv"), newline="")))
@@ -145,6 +159,14 @@ def derived(folder):
             if (b1, c1) == (b2, c2) and m2 > 0:
                 r = ratio(m1, m2)
                 out.update({r, percent_more(r), percent_less(r)})
+    benchmarks = sorted({b for b, _ in cells})
+    variants = sorted({v for _, v in cells})
+    for v1 in variants:
+        for v2 in variants:
+            ratios = [ratio(medians[(b, v1, "time_s")], medians[(b, v2, "time_s")]) for b in benchmarks
+                      if (b, v1, "time_s") in medians and (b, v2, "time_s") in medians]
+            if ratios:
+                out.add(geometric_mean(ratios))
     cost = list(csv.DictReader(open(os.path.join(folder, "cost-per-pair.csv"), newline="")))
     for a in cost:
         for b in cost:
@@ -220,6 +242,16 @@ with tempfile.TemporaryDirectory() as tmp:
     again = os.path.join(tmp, "again")
     run_paper(fixture, again)
     t.equal(open(os.path.join(again, "paper.md")).read(), text, "a second run writes the same text")
+    secure = os.path.join(tmp, "results", "box-secure")
+    make_set(secure, secure=True)
+    done = run_paper(secure, os.path.join(tmp, "secure-paper"))
+    text = open(os.path.join(tmp, "secure-paper", "paper.md")).read() if done.returncode == 0 else ""
+    t.check("\n## The secure build's cost\n" in text, "a set with sa-secure gives the secure build's section",
+            done.stderr)
+    bad = check_numbers(text, numbers_in_data(secure) | derived(secure))
+    t.check(not bad and "geometric mean" in text,
+            "the secure section's numbers are in the data or derived from it (geometric mean)",
+            "not found: " + ", ".join(bad))
     no_set = run_paper(os.path.join(tmp, "nowhere"), os.path.join(tmp, "x"))
     t.check(no_set.returncode == 2 and "nowhere" in no_set.stderr,
             "a missing set: a message naming it, exit status 2", no_set.stderr)
