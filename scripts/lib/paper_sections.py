@@ -466,13 +466,18 @@ class Paper:
             self.add(("p", "No set in paper/sets.txt has a variant for: " + ", ".join(missing) + "."))
 
     def tuning_table(self, s, machine, c, base, variants):
-        body = []
+        body, clear, judged = [], [], False
+        words = {"time_s": "time", "maxrss_kib": "peak RSS", "rss_mean_kib": "mean RSS"}
         for case in c.cases:
             for v in variants:
                 line = [case, f"`{v}`"]
                 for column in ("time_s", "maxrss_kib", "rss_mean_kib"):
                     cmp = c.versus(case, v, base, column)
                     line.append(r2(cmp.ratio) + FLAG[cmp.significant] if cmp else "-")
+                    if cmp and cmp.significant != stats.TOO_FEW_RUNS:
+                        judged = True
+                    if cmp and cmp.significant == stats.SIGNIFICANT:
+                        clear.append(f"`{v}` on {case}: {words[column]} {r2(cmp.ratio)}x")
                 body.append(line)
         options = sorted({OPTION_TITLES.get(k, k) for v in variants
                           for k in re.findall(r"([A-Z_][A-Z0-9_]*)=", v)})
@@ -480,6 +485,11 @@ class Paper:
                  ("table", ["benchmark", "variant", "time", "peak RSS", "mean RSS"], body,
                   f"Each variant relative to plain {name(base)} in the same rounds (median ratio; "
                   "`~` the interval includes 1, `?` too few runs)."))
+        if clear:
+            self.add(("p", "The differences whose interval excludes 1: " + "; ".join(clear) + "."))
+        else:
+            self.add(("p", "No difference here is significant." if judged else
+                      "Too few runs to judge any difference here."))
 
     # --- the fast path -----------------------------------------------------------------
 
