@@ -8,13 +8,14 @@ Blocks: ("title", text), ("meta", text), ("h", level, text), ("p", text),
 import re
 
 CODE = re.compile(r"`([^`]+)`")
+URL = re.compile(r"(https?://\S+)")
 LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
                  "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}"}
 LATEX_SECTIONS = {1: "section", 2: "subsection", 3: "subsubsection"}
 # LaTeX breaks long code words (commands, paths) only where we allow it
 CODE_BREAKS = "/-_=:,"
-WIDE_TABLE_COLUMNS = 7  # wider tables are set smaller
+WIDE_TABLE_COLUMNS = 6  # wider tables are set smaller
 
 
 def markdown(blocks):
@@ -57,7 +58,13 @@ def latex_code(text):
 
 def latex_inline(text):
     parts = CODE.split(text)
-    return "".join(latex_code(p) if i % 2 else escape(p).replace("--", "-{}-")
+    return "".join(latex_code(p) if i % 2 else latex_plain(p) for i, p in enumerate(parts))
+
+
+def latex_plain(text):
+    """Plain text, with web addresses as \\url (which breaks them across lines)."""
+    parts = URL.split(text)
+    return "".join(f"\\url{{{p}}}" if i % 2 else escape(p).replace("--", "-{}-")
                    for i, p in enumerate(parts))
 
 

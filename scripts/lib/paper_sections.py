@@ -209,7 +209,7 @@ class Paper:
                           f"{s.env.get('compiler') or 'compiler not recorded'}"
                           for s in self.sets if s.env.get("kernel")})
         if kernels:
-            self.add(("p", "Kernels and compilers:"), ("list", [f"`{k}`" for k in kernels]))
+            self.add(("p", "Kernels and compilers:"), ("list", kernels))
         self.add(("h", 2, "Allocators and versions"))
         versions = {}
         for s in self.sets:
