@@ -65,6 +65,13 @@ def programs_of(benchmark_names):
     """The package groups of the chosen benchmarks that run Debian programs."""
     return [PROGRAMS[name] for name in benchmark_names if name in PROGRAMS]
 
+# scripts/paper's PDF: pdflatex and the few LaTeX packages the paper uses (geometry,
+# booktabs, longtable, float, caption, microtype, hyperref); Markdown needs none.
+PAPER = {
+    "texlive-latex-base": "/usr/bin/pdflatex",
+    "texlive-latex-recommended": "/usr/share/texlive/texmf-dist/tex/latex/booktabs/booktabs.sty",
+}
+
 
 def _present(pkg, path):
     """A package counts as present when the file it provides exists, or dpkg says so
