@@ -64,7 +64,7 @@ void sa_heap_collect(sa_heap_t* heap, bool force) {
  * path, a page retirement, or its exit. An owner whose allocations all hit the
  * direct table and whose own frees never empty a page would keep them for ever.
  * So a thread whose remote free is the first into a page since the owner took the
- * page's list looks at the owner's heartbeat: if it has not moved for a purge delay
+ * page's list looks at the owner's heartbeat: if it has not moved for SA_POKE_IDLE_MS
  * (as this thread saw it, in a small memo), the owner is idle, and this thread points
  * the owner's direct table at the empty page. The owner's next small allocation
  * then takes the generic path, which collects, purges and puts the table back
@@ -72,6 +72,10 @@ void sa_heap_collect(sa_heap_t* heap, bool force) {
  * A poke that races with the owner rewriting an entry is not lost: the flag stays
  * set for its next generic call. */
 #define SA_POKE_MEMO 4 /* owners a thread watches at once */
+/* How long an owner's heartbeat must stand still for it to count as idle. Short:
+ * a burst of remote frees takes a few milliseconds, an active owner ticks every few
+ * dozen allocations. Not the purge delay: the frees of a burst would all be over. */
+#define SA_POKE_IDLE_MS 1
 
 typedef struct poke_memo_s {
   sa_tld_t* tld;
@@ -82,7 +86,7 @@ typedef struct poke_memo_s {
 static __thread poke_memo_t poke_memo[SA_POKE_MEMO] __attribute__((tls_model("initial-exec")));
 
 /* Whether the owner has shown no activity for `delay` ms, as far as we watched. */
-static bool owner_idle(sa_tld_t* tld, long delay) {
+static bool owner_idle(sa_tld_t* tld) {
   poke_memo_t* memo = &poke_memo[((uintptr_t)tld >> 6) % SA_POKE_MEMO];
   uint64_t beat = atomic_load_explicit(&tld->heartbeat, memory_order_relaxed);
   int64_t now = sa_os_clock_ms();
@@ -90,7 +94,7 @@ static bool owner_idle(sa_tld_t* tld, long delay) {
     *memo = (poke_memo_t){tld, beat, now};
     return false;
   }
-  return now - memo->since_ms >= delay;
+  return now - memo->since_ms >= SA_POKE_IDLE_MS;
 }
 static void direct_clear(sa_heap_t* heap) {
   for (size_t w = 0; w <= SA_DIRECT_WORDS; w++) sa_direct_set(heap, w, (sa_page_t*)&sa_page_empty);
@@ -107,8 +111,7 @@ void sa_heap_poke(sa_heap_t* heap) {
   sa_tld_t* tld = heap->tld;
   if (sa_opt_purge_delay_ms < 0 || tld == NULL || tld->thread_id == SA_ORPHAN_THREAD_ID) return;
   if (atomic_load_explicit(&tld->poked, memory_order_relaxed)) return;
-  long delay = sa_opt_purge_delay_ms > 0 ? sa_opt_purge_delay_ms : 1;
-  if (!owner_idle(tld, delay)) return;
+  if (!owner_idle(tld)) return;
   atomic_store_explicit(&tld->poked, true, memory_order_relaxed);
   direct_clear(heap);
   sa_heap_t* own = tld->heap_default;
@@ -119,7 +122,8 @@ void sa_heap_poked(sa_heap_t* heap) {
   sa_tld_t* tld = heap->tld;
   atomic_store_explicit(&tld->poked, false, memory_order_relaxed);
   for (sa_heap_t* h = tld->heaps; h != NULL; h = h->next) collect_pages(h, false);
-  /* It was idle for a purge delay at least: what it frees now goes back at once. */
+  /* Pages other threads emptied while it was idle: no later visit would purge them
+   * after the delay (it may stay on the fast path), so they go back at once. */
   sa_segments_purge_due(tld, sa_os_clock_ms(), true);
   for (sa_heap_t* h = tld->heaps; h != NULL; h = h->next) direct_restore(h);
 }
