@@ -109,33 +109,61 @@ static void push_thread_free(sa_page_t* page, sa_block_t* head, sa_block_t* tail
  * slow path, collects, or exits.
  *
  * A thread that goes idle would hold its batch for ever, and the blocks' pages with
- * it. So every batch is registered, its list head is atomic, and any thread can take
- * a batch over and push it (sa_remote_batches_flush_all, from sa_collect): the holder
- * links a block in with a CAS on its own cache line, which no other core touches
- * unless it takes the batch. Only pages with many blocks of a thread's own heap are
- * batched: a first-class heap may be destroyed at any moment, pages and all, and a
- * page of one block gains nothing. Once the thread's exit clean-up has run, nothing
- * is batched any more (a later free, from a key destructor or glibc's own
- * clean-up, is pushed at once: nothing would send the batch out). */
+ * it. So every batch is registered and any thread can take one over
+ * (sa_remote_batches_flush_all, from sa_collect), without costing the holder an
+ * atomic instruction: a locked one per free would wait for the store into the block
+ * (a line of the owner's core) and halve xmalloc-test. The holder marks itself
+ * `busy` with plain stores around each change; the taker announces `taking`, makes
+ * every running thread pass a memory barrier (sa_os_barrier_all_threads), and takes
+ * only the lists of holders that are then not busy; a holder that finds `taking` set
+ * waits until the taker is done. Only pages with many blocks of a thread's own heap
+ * are batched: a first-class heap may be destroyed at any moment, pages and all, and
+ * a page of one block gains nothing. Once the thread's exit clean-up has run, nothing
+ * is batched any more (a later free, from a key destructor or glibc's own clean-up,
+ * is pushed at once: nothing would send the batch out). */
 
 __thread sa_remote_batch_t sa_remote_batch __attribute__((tls_model("initial-exec")));
 static sa_lock_t batches_lock = SA_LOCK_INIT;
 static sa_remote_batch_t* batches; /* every registered batch */
 
-/* Pushes a chain of blocks of one page, as taken from a batch. */
-static void push_chain(sa_block_t* head) {
-  sa_block_t* tail = head;
-  while (tail->next != NULL) tail = tail->next;
-  sa_page_t* page = sa_page_of(sa_segment_of(head), head);
-  push_thread_free(page, head, tail);
+#define RELAXED memory_order_relaxed
+
+/* The holder's side: between these two, no other thread touches the list. */
+static inline void batch_enter(sa_remote_batch_t* batch) {
+  atomic_store_explicit(&batch->busy, true, RELAXED);
+  atomic_signal_fence(memory_order_seq_cst); /* the taker's barrier does the rest */
+  if (sa_unlikely(atomic_load_explicit(&batch->taking, RELAXED))) {
+    unsigned spins = 0;
+    while (atomic_load_explicit(&batch->taking, memory_order_acquire)) sa_spin_wait(&spins);
+  }
+}
+
+static inline void batch_leave(sa_remote_batch_t* batch) {
+  atomic_signal_fence(memory_order_seq_cst);
+  atomic_store_explicit(&batch->busy, false, RELAXED);
+}
+
+/* Empties the batch; returns its list (NULL if none) and its tail. */
+static sa_block_t* batch_take(sa_remote_batch_t* batch, sa_block_t** tail) {
+  sa_block_t* head = atomic_load_explicit(&batch->head, RELAXED);
+  *tail = atomic_load_explicit(&batch->tail, RELAXED);
+  atomic_store_explicit(&batch->head, NULL, RELAXED);
+  atomic_store_explicit(&batch->page, NULL, RELAXED);
+  atomic_store_explicit(&batch->count, 0, RELAXED);
+  return head;
+}
+
+static void push_list(sa_block_t* head, sa_block_t* tail) {
+  if (head != NULL) push_thread_free(sa_page_of(sa_segment_of(head), head), head, tail);
 }
 
 void sa_remote_batch_flush_now(void) {
   sa_remote_batch_t* batch = &sa_remote_batch;
-  sa_block_t* head = atomic_exchange_explicit(&batch->head, NULL, memory_order_acquire);
-  if (head != NULL) push_thread_free(batch->page, head, batch->tail);
-  batch->page = NULL;
-  batch->count = 0;
+  sa_block_t* tail;
+  batch_enter(batch);
+  sa_block_t* head = batch_take(batch, &tail);
+  batch_leave(batch);
+  push_list(head, tail);
 }
 
 static void batch_register(sa_remote_batch_t* batch) {
@@ -164,13 +192,24 @@ void sa_remote_batch_close(bool thread_exits) {
   if (thread_exits) batch->closed = true;
 }
 
-/* Takes every thread's waiting blocks and pushes them to their pages. */
+/* Takes every idle thread's waiting blocks and pushes them to their pages (a busy
+ * holder is running: it sends its batch out itself). Without the kernel's barrier
+ * only the caller's own batch goes. */
 void sa_remote_batches_flush_all(void) {
+  sa_remote_batch_flush();
   if (batches == NULL) return; /* a peek: nothing was ever batched */
   sa_lock_acquire(&batches_lock);
   for (sa_remote_batch_t* batch = batches; batch != NULL; batch = batch->next) {
-    sa_block_t* head = atomic_exchange_explicit(&batch->head, NULL, memory_order_acquire);
-    if (head != NULL) push_chain(head);
+    atomic_store_explicit(&batch->taking, true, RELAXED);
+  }
+  bool barrier = sa_os_barrier_all_threads();
+  for (sa_remote_batch_t* batch = batches; batch != NULL; batch = batch->next) {
+    if (barrier && !atomic_load_explicit(&batch->busy, RELAXED)) {
+      sa_block_t* tail;
+      sa_block_t* head = batch_take(batch, &tail);
+      push_list(head, tail);
+    }
+    atomic_store_explicit(&batch->taking, false, memory_order_release);
   }
   sa_lock_release(&batches_lock);
 }
@@ -181,8 +220,9 @@ void sa_remote_batches_fork_child(void) {
   sa_remote_batch_t* own = sa_remote_batch.registered ? &sa_remote_batch : NULL;
   for (sa_remote_batch_t* batch = batches; batch != NULL; batch = batch->next) {
     if (batch == own) continue;
-    sa_block_t* head = atomic_exchange_explicit(&batch->head, NULL, memory_order_relaxed);
-    if (head != NULL) push_chain(head);
+    sa_block_t* tail;
+    sa_block_t* head = batch_take(batch, &tail);
+    push_list(head, tail);
   }
   batches = own;
   if (own != NULL) own->next = own->prev = NULL;
@@ -193,15 +233,7 @@ void sa_remote_batches_fork_prepare(void) { sa_lock_acquire(&batches_lock); }
 void sa_remote_batches_fork_parent(void) { sa_lock_release(&batches_lock); }
 
 static bool page_batchable(sa_page_t* page) {
-  return atomic_load_explicit(&page->batchable, memory_order_relaxed) != 0;
-}
-
-/* Starts a new list in the batch (empty, or taken over by another thread). */
-static void batch_restart(sa_remote_batch_t* batch, sa_block_t* block) {
-  block->next = NULL;
-  batch->tail = block;
-  batch->count = 1;
-  atomic_store_explicit(&batch->head, block, memory_order_release);
+  return atomic_load_explicit(&page->batchable, RELAXED) != 0;
 }
 
 void sa_free_remote(sa_page_t* page, sa_block_t* block) {
@@ -211,27 +243,29 @@ void sa_free_remote(sa_page_t* page, sa_block_t* block) {
     push_thread_free(page, block, block);
     return;
   }
-  if (batch->page != page) {
-    if (batch->page != NULL) sa_remote_batch_flush();
-    else if (!batch->registered) {
-      sa_thread_watch_exit(); /* the batch must go out when the thread ends */
-      batch_register(batch);
-    }
-    batch->page = page;
-    batch_restart(batch, block);
-  } else {
-    /* Only the holder makes the head non-NULL, so the CAS fails only when another
-     * thread took the list: then this block starts a new one. */
-    sa_block_t* head = atomic_load_explicit(&batch->head, memory_order_relaxed);
-    block->next = head;
-    if (head == NULL || !atomic_compare_exchange_strong_explicit(&batch->head, &head, block, memory_order_release,
-                                                                 memory_order_relaxed)) {
-      batch_restart(batch, block);
-    } else {
-      batch->count++;
-    }
+  if (sa_unlikely(!batch->registered)) {
+    sa_thread_watch_exit(); /* the batch must go out when the thread ends */
+    batch_register(batch);
   }
-  if (batch->count >= batch_max) sa_remote_batch_flush();
+  sa_block_t* out_head = NULL;
+  sa_block_t* out_tail = NULL;
+  batch_enter(batch);
+  sa_block_t* head = atomic_load_explicit(&batch->head, RELAXED);
+  long count = atomic_load_explicit(&batch->count, RELAXED);
+  if (atomic_load_explicit(&batch->page, RELAXED) != page || head == NULL) {
+    out_head = batch_take(batch, &out_tail); /* another page's blocks go out */
+    atomic_store_explicit(&batch->page, page, RELAXED);
+    atomic_store_explicit(&batch->tail, block, RELAXED);
+    head = NULL;
+    count = 0;
+  }
+  block->next = head;
+  atomic_store_explicit(&batch->head, block, RELAXED);
+  atomic_store_explicit(&batch->count, ++count, RELAXED);
+  /* A full batch goes out at once (a new one holds one block: batch_max is 2 or more). */
+  if (count >= batch_max) out_head = batch_take(batch, &out_tail);
+  batch_leave(batch);
+  push_list(out_head, out_tail);
 }
 
 sa_decl_export void sa_free_sized(void* p, size_t size) {

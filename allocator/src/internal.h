@@ -234,7 +234,7 @@ void sa_free_remote(sa_page_t* page, sa_block_t* b);
 extern __thread sa_remote_batch_t sa_remote_batch __attribute__((tls_model("initial-exec")));
 void sa_remote_batch_flush_now(void); /* the batch is not empty */
 static inline void sa_remote_batch_flush(void) {
-  if (sa_remote_batch.page != NULL) sa_remote_batch_flush_now();
+  if (atomic_load_explicit(&sa_remote_batch.page, memory_order_relaxed) != NULL) sa_remote_batch_flush_now();
 }
 /* Pushes it out and unregisters it; with thread_exits, nothing is batched after. */
 void sa_remote_batch_close(bool thread_exits);

@@ -55,6 +55,11 @@ void sa_os_advise_thp(void* p, size_t size, bool enable);
 /* Writes a message straight to standard error, without stdio. */
 void sa_os_write_stderr(const char* msg, size_t len);
 
+/* A memory barrier on every running thread of the process (Linux membarrier,
+ * private expedited): the other side of barriers the fast paths leave out. False
+ * when the kernel has none (then the caller must do without). */
+bool sa_os_barrier_all_threads(void);
+
 /* Monotonic milliseconds, for the purge delay. */
 int64_t sa_os_clock_ms(void);
 

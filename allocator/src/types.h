@@ -166,10 +166,14 @@ struct sa_segment_s {
 
 /* A thread's remote frees into one page, waiting to be pushed together (free.c). */
 typedef struct sa_remote_batch_s {
+  /* The holder's list; another thread reads and clears them only while the holder
+   * is not `busy` (free.c): relaxed atomics, plain loads and stores. */
   _Atomic(sa_block_t*) head; /* the waiting blocks, all of one page; NULL when none */
-  sa_block_t* tail;          /* of the holder's current list */
-  sa_page_t* page;           /* the page the holder is batching for */
-  long count;
+  _Atomic(sa_block_t*) tail;
+  _Atomic(sa_page_t*) page;  /* the page of the blocks; NULL when none */
+  _Atomic(long) count;
+  _Atomic(bool) busy;        /* the holder is changing the list */
+  _Atomic(bool) taking;      /* another thread is taking the list over */
   bool registered;           /* in the list of every batch */
   bool closed;               /* the thread's exit clean-up ran: batch no more */
   struct sa_remote_batch_s* next;

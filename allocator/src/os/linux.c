@@ -1,6 +1,8 @@
 /* os/linux.c: the OS interface (os.h) on Linux. */
 #include <errno.h>
+#include <linux/membarrier.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,9 +19,22 @@ sa_decl_export void sa_debug_fail_os_after(long n) {
   atomic_store_explicit(&sa_os_fail_countdown, n > 0 ? n : 0, memory_order_relaxed);
 }
 
+static bool membarrier_ready;
+
 void sa_os_init(void) {
   long size = sysconf(_SC_PAGESIZE);
   if (size > 0) page_size = (size_t)size;
+  int saved = errno;
+  membarrier_ready = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+  errno = saved;
+}
+
+bool sa_os_barrier_all_threads(void) {
+  if (!membarrier_ready) return false;
+  int saved = errno;
+  bool ok = syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+  errno = saved;
+  return ok;
 }
 
 size_t sa_os_page_size(void) { return page_size; }
