@@ -7,7 +7,10 @@ static inline void page_push_local(sa_page_t* page, sa_block_t* block) {
 #if SA_DEBUG
   sa_debug_on_free(page, block);
 #endif
-  block->next = page->local_free;
+#if SA_SECURE_ZERO_ON_FREE
+  if (page->block_size > sizeof(sa_block_t)) memset(block + 1, 0, page->block_size - sizeof(sa_block_t));
+#endif
+  sa_link_set(page, block, page->local_free);
   page->local_free = block;
 }
 
@@ -19,6 +22,9 @@ sa_decl_export void sa_free(void* p) {
   bool live = sa_debug_check_live(p, "free");
   errno = saved_errno;
   if (!live) return; /* reported; leaking beats corrupting */
+#endif
+#if SA_SECURE_DOUBLE_FREE
+  if (sa_unlikely(!sa_secure_check_free(p))) return; /* reported; leaking beats corrupting */
 #endif
   sa_segment_t* segment = sa_segment_of(p);
   sa_page_t* page = sa_page_of(segment, p);
@@ -76,7 +82,7 @@ static void push_thread_free(sa_page_t* page, sa_block_t* head, sa_block_t* tail
   sa_notify_t state;
   for (;;) {
     state = sa_tf_notify(tf);
-    tail->next = sa_tf_block(tf);
+    sa_link_set(page, tail, sa_tf_block(tf));
     sa_notify_t next_state = (state == SA_NOTIFY_WANTED) ? SA_NOTIFY_BUSY : state;
     if (atomic_compare_exchange_weak_explicit(&page->thread_free, &tf, sa_tf_make(head, next_state),
                                               memory_order_release, memory_order_relaxed)) {
@@ -124,9 +130,10 @@ static sa_remote_batch_t* batches; /* every registered batch */
 
 /* Pushes a chain of blocks of one page, as taken from a batch. */
 static void push_chain(sa_block_t* head) {
-  sa_block_t* tail = head;
-  while (tail->next != NULL) tail = tail->next;
   sa_page_t* page = sa_page_of(sa_segment_of(head), head);
+  sa_block_t* tail = head;
+  for (sa_block_t* next; (next = sa_link_get(page, tail)) != NULL; tail = next) {
+  }
   push_thread_free(page, head, tail);
 }
 
@@ -197,8 +204,8 @@ static bool page_batchable(sa_page_t* page) {
 }
 
 /* Starts a new list in the batch (empty, or taken over by another thread). */
-static void batch_restart(sa_remote_batch_t* batch, sa_block_t* block) {
-  block->next = NULL;
+static void batch_restart(sa_remote_batch_t* batch, sa_page_t* page, sa_block_t* block) {
+  sa_link_set(page, block, NULL);
   batch->tail = block;
   batch->count = 1;
   atomic_store_explicit(&batch->head, block, memory_order_release);
@@ -218,15 +225,15 @@ void sa_free_remote(sa_page_t* page, sa_block_t* block) {
       batch_register(batch);
     }
     batch->page = page;
-    batch_restart(batch, block);
+    batch_restart(batch, page, block);
   } else {
     /* Only the holder makes the head non-NULL, so the CAS fails only when another
      * thread took the list: then this block starts a new one. */
     sa_block_t* head = atomic_load_explicit(&batch->head, memory_order_relaxed);
-    block->next = head;
+    sa_link_set(page, block, head);
     if (head == NULL || !atomic_compare_exchange_strong_explicit(&batch->head, &head, block, memory_order_release,
                                                                  memory_order_relaxed)) {
-      batch_restart(batch, block);
+      batch_restart(batch, page, block);
     } else {
       batch->count++;
     }

@@ -89,28 +89,49 @@ void sa_page_collect(sa_page_t* page, bool force) {
     sa_block_t* head = sa_tf_block(tf);
     sa_block_t* tail = head;
     uint32_t count = 1;
-    while (tail->next != NULL) {
-      tail = tail->next;
+    for (sa_block_t* next; (next = sa_link_get(page, tail)) != NULL; tail = next) {
       count++;
+#if SA_SECURE_ENCODED_LISTS
+      if (sa_unlikely(!sa_page_is_block(page, next))) {
+        sa_secure_bad_link(page, tail, "collect");
+        sa_link_set(page, tail, NULL);
+        break;
+      }
+#endif
       if (sa_unlikely(count > page->capacity)) {
         sa_error(EFAULT, "corrupted thread-free list in page of %zu-byte blocks (a block was freed twice?)",
                  page->block_size);
-        tail->next = NULL;
+        sa_link_set(page, tail, NULL);
         break;
       }
     }
-    tail->next = page->local_free;
+    sa_link_set(page, tail, page->local_free);
     page->local_free = head;
     page->used -= count;
   }
   if (page->local_free == NULL) return;
+  /* Free of fast-path cost, so in every build: a block freed twice in a row by its
+   * owner links to itself at the head of local_free (and was counted twice). */
+  if (sa_unlikely(sa_link_get(page, page->local_free) == page->local_free)) {
+    sa_error(EFAULT, "free: double free of block %p (size class %u: %zu-byte blocks)", (void*)page->local_free,
+             (unsigned)page->bin, page->block_size);
+    sa_link_set(page, page->local_free, NULL);
+    page->used++;
+  }
   if (page->free == NULL) {
     page->free = page->local_free;
     page->local_free = NULL;
   } else if (force) {
     sa_block_t* tail = page->local_free;
-    while (tail->next != NULL) tail = tail->next;
-    tail->next = page->free;
+    for (sa_block_t* next; (next = sa_link_get(page, tail)) != NULL; tail = next) {
+#if SA_SECURE_ENCODED_LISTS
+      if (sa_unlikely(!sa_page_is_block(page, next))) {
+        sa_secure_bad_link(page, tail, "collect");
+        break;
+      }
+#endif
+    }
+    sa_link_set(page, tail, page->free);
     page->free = page->local_free;
     page->local_free = NULL;
   }
@@ -125,18 +146,38 @@ static void page_extend(sa_page_t* page, sa_tld_t* tld) {
   if (count == 0) count = 1;
   if (count > page->reserved - page->capacity) count = page->reserved - page->capacity;
   uint8_t* first = page->start + (size_t)page->capacity * page->block_size;
+#if SA_SECURE_RANDOM_ORDER
+  /* The new blocks linked in a random permutation (Fisher-Yates over their indices):
+   * the order malloc hands them out in says nothing about where they lie. */
+  uint16_t order[SA_EXTEND_BYTES / SA_WORD_SIZE];
+  for (size_t i = 0; i < count; i++) order[i] = (uint16_t)i;
+  for (size_t i = count - 1; i > 0; i--) {
+    size_t j = (size_t)(sa_secure_random() % (i + 1));
+    uint16_t t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  for (size_t i = 0; i + 1 < count; i++) {
+    sa_link_set(page, (sa_block_t*)(first + order[i] * page->block_size),
+                (sa_block_t*)(first + order[i + 1] * page->block_size));
+  }
+  sa_link_set(page, (sa_block_t*)(first + order[count - 1] * page->block_size), NULL);
+  sa_block_t* head = (sa_block_t*)(first + order[0] * page->block_size);
+#else
   uint8_t* p = first;
   for (size_t i = 1; i < count; i++, p += page->block_size) {
-    ((sa_block_t*)p)->next = (sa_block_t*)(p + page->block_size);
+    sa_link_set(page, (sa_block_t*)p, (sa_block_t*)(p + page->block_size));
   }
-  ((sa_block_t*)p)->next = NULL;
+  sa_link_set(page, (sa_block_t*)p, NULL);
+  sa_block_t* head = (sa_block_t*)first;
+#endif
 #if SA_DEBUG
   /* Fresh blocks: forget any trailer an earlier use of this memory left behind. */
   for (size_t i = 0; i < count; i++) {
     *(uint64_t*)(first + (i + 1) * page->block_size - SA_DEBUG_TRAILER) = 0;
   }
 #endif
-  page->free = (sa_block_t*)first;
+  page->free = head;
   page->capacity += (uint32_t)count;
   tld->stats.page_extend++;
 }
@@ -187,6 +228,9 @@ static sa_page_t* page_fresh(sa_heap_t* heap, size_t bin) {
   page->start = start;
   page->reserved = (uint32_t)(area / block_size);
   sa_assert(page->reserved > 0);
+#if SA_SECURE_ENCODED_LISTS
+  sa_secure_page_init(page);
+#endif
   sa_page_queue_push_front(heap, &heap->queues[bin], page);
   sa_stat_increase(&heap->tld->stats.bin_pages[bin], 1);
   return page;
