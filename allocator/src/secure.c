@@ -34,7 +34,7 @@ uint64_t sa_secure_random(void) {
 
 void sa_secure_page_init(sa_page_t* page) {
   page->keys[0] = sa_secure_random();
-  page->keys[1] = sa_secure_random();
+  page->keys[1] = 1 + sa_secure_random() % 63;
   /* block_size = m << k with m odd; m's inverse mod 2^64 by Newton's iteration (each
    * step doubles the correct low bits: 3 from x = m, then 6, 12, 24, 48, 96). */
   size_t size = page->block_size;
@@ -59,7 +59,7 @@ void sa_secure_bad_link(const sa_page_t* page, const sa_block_t* block, const ch
  * free of a block still free, wherever it waits (its page's lists, another thread's
  * batch). It cannot tell a block freed, handed out again and freed (a valid free) from
  * the stale pointer's second free: that one frees the new owner's block. */
-static bool invalid(const void* p, const char* why, const sa_page_t* page) {
+static sa_decl_cold bool invalid(const void* p, const char* why, const sa_page_t* page) {
   if (page != NULL) {
     sa_error(EINVAL, "free: invalid pointer %p (%s; size class %u: %zu-byte blocks)", p, why, (unsigned)page->bin,
              page->block_size);
@@ -69,50 +69,46 @@ static bool invalid(const void* p, const char* why, const sa_page_t* page) {
   return false;
 }
 
+static sa_decl_cold bool double_free(const sa_page_t* page, const sa_block_t* block) {
+  sa_error(EFAULT, "free: double free of block %p (size class %u: %zu-byte blocks)", (const void*)block,
+           (unsigned)page->bin, page->block_size);
+  return false;
+}
+
+/* The pointers that are not a block start of a small, medium or large page. */
+static sa_decl_cold bool check_unusual(const sa_page_t* page, const void* p, uint8_t flags) {
+  if (flags & SA_PAGE_IS_HUGE) {
+    /* the start of the block, or its aligned start (the same here) */
+    return (const uint8_t*)p == page->start ? true : invalid(p, "not the start of its huge block", page);
+  }
+  uint8_t* end = page->start + (size_t)page->capacity * page->block_size;
+  bool inside = (const uint8_t*)p >= page->start && (const uint8_t*)p < end;
+  /* an interior pointer is valid only as an aligned allocation's */
+  if (!inside) return invalid(p, "not in a block", page);
+  if (!(flags & SA_PAGE_HAS_ALIGNED)) return invalid(p, "not the start of a block", page);
+  const sa_block_t* block = sa_page_block_of(page, p);
+  sa_block_t* next = sa_link_get(page, block);
+  if (next == NULL || sa_page_is_block(page, next)) return double_free(page, block);
+  return true;
+}
+
+/* On every free: the common case (a block start whose link does not decode) inline
+ * here, everything else out of line. sa_error leaves errno alone. */
 bool sa_secure_check_free(const void* p) {
-  int saved_errno = errno;
-  bool ok = false;
-  if (((uintptr_t)p & (SA_WORD_SIZE - 1)) != 0) {
-    invalid(p, "unaligned", NULL);
-  } else if (!sa_is_in_heap_region(p)) {
-    invalid(p, "not allocated by shardalloc", NULL);
-  } else {
-    sa_segment_t* segment = sa_segment_of(p);
-    sa_page_t* page = sa_page_of(segment, p);
-    uint8_t flags = sa_page_flags_shared(page);
-    if (!page->in_use) {
-      invalid(p, "not in a page in use: freed twice, or never a block", NULL);
-    } else if (flags & SA_PAGE_IS_HUGE) {
-      /* huge blocks: the start of the block, or its aligned start (the same here) */
-      if ((const uint8_t*)p != page->start) invalid(p, "not the start of its huge block", page);
-      else ok = true;
-    } else {
-      const sa_block_t* block = (const sa_block_t*)p;
-      if (!sa_page_is_block(page, p)) {
-        /* an interior pointer is valid only as an aligned allocation's */
-        uint8_t* end = page->start + (size_t)page->capacity * page->block_size;
-        if (!(flags & SA_PAGE_HAS_ALIGNED) || (const uint8_t*)p < page->start || (const uint8_t*)p >= end) {
-          invalid(p, (const uint8_t*)p >= page->start && (const uint8_t*)p < end ? "not the start of a block"
-                                                                                  : "not in a block",
-                  page);
-          block = NULL;
-        } else {
-          block = sa_page_block_of(page, p);
-        }
-      }
-      if (block != NULL) {
-        sa_block_t* next = sa_link_get(page, block);
-        if (next == NULL || sa_page_is_block(page, next)) {
-          sa_error(EFAULT, "free: double free of block %p (size class %u: %zu-byte blocks)", (const void*)block,
-                   (unsigned)page->bin, page->block_size);
-        } else {
-          ok = true;
-        }
-      }
+  if (sa_unlikely(((uintptr_t)p & (SA_WORD_SIZE - 1)) != 0)) return invalid(p, "unaligned", NULL);
+  if (sa_unlikely(!sa_is_in_heap_region(p))) return invalid(p, "not allocated by shardalloc", NULL);
+  sa_segment_t* segment = sa_segment_of(p);
+  sa_page_t* page = sa_page_of(segment, p);
+  if (sa_unlikely(!page->in_use)) return invalid(p, "not in a page in use: freed twice, or never a block", NULL);
+  uint8_t flags = sa_page_flags_shared(page);
+  if (sa_unlikely(flags != 0 || !sa_page_is_block(page, p))) {
+    if (flags & (SA_PAGE_IS_HUGE | SA_PAGE_HAS_ALIGNED) || !sa_page_is_block(page, p)) {
+      return check_unusual(page, p, flags);
     }
   }
-  errno = saved_errno;
-  return ok;
+  sa_block_t* next = sa_link_get(page, (const sa_block_t*)p);
+  if (sa_unlikely(next == NULL || sa_page_is_block(page, next))) return double_free(page, (const sa_block_t*)p);
+  return true;
 }
 
 /* ---- guard pages -------------------------------------------------------------------- */

@@ -48,11 +48,12 @@
 #define SA_GUARD_SIZE (SA_SECURE_GUARD_PAGES ? (size_t)4096 : 0)
 
 /* ---- free-list links ----------------------------------------------------------
- * encoded = rotl(next ^ keys[0], r) ^ block, r = 1 + keys[1] % 63. The block's own
+ * encoded = rotl(next ^ keys[0], r) ^ block, r = keys[1] in 1..63. The block's own
  * address is mixed in so that a link copied from one free block into another does
  * not decode to anything valid there. */
 #if SA_SECURE_ENCODED_LISTS
-static inline unsigned sa_link_rotation(const sa_page_t* page) { return 1 + (unsigned)(page->keys[1] % 63); }
+/* keys[1] is the rotation, 1..63 (sa_secure_page_init). */
+static inline unsigned sa_link_rotation(const sa_page_t* page) { return (unsigned)page->keys[1]; }
 static inline sa_block_t* sa_link_get(const sa_page_t* page, const sa_block_t* block) {
   uintptr_t x = (uintptr_t)block->next ^ (uintptr_t)block;
   unsigned r = sa_link_rotation(page);
