@@ -141,28 +141,45 @@ void sa_page_collect(sa_page_t* page, bool force) {
 
 /* Carves up to SA_EXTEND_BYTES of not-yet-used blocks into the free list; memory
  * is touched only as the page actually fills. */
+#ifndef SA_RANDOM_RUN_BYTES
+#define SA_RANDOM_RUN_BYTES 128
+#endif
+/* two cache lines: the adjacent-line prefetcher's unit */
+
 static void page_extend(sa_page_t* page, sa_tld_t* tld) {
   size_t count = SA_EXTEND_BYTES / page->block_size;
   if (count == 0) count = 1;
   if (count > page->reserved - page->capacity) count = page->reserved - page->capacity;
   uint8_t* first = page->start + (size_t)page->capacity * page->block_size;
 #if SA_SECURE_RANDOM_ORDER
-  /* The new blocks linked in a random permutation (Fisher-Yates over their indices):
-   * the order malloc hands them out in says nothing about where they lie. */
+  /* The new blocks linked as runs of SA_RANDOM_RUN_BYTES in a random permutation of
+   * the runs (Fisher-Yates): the order malloc hands them out in says little about
+   * where they lie. Runs, not single blocks: small blocks that share a cache line
+   * stay together, else a consumer thread freeing one block (writing its link) and
+   * the producer writing its neighbour fight over the line (xmalloc-test: 6x). */
+  size_t run = (SA_RANDOM_RUN_BYTES + page->block_size - 1) / page->block_size;
+  size_t runs = (count + run - 1) / run;
   uint16_t order[SA_EXTEND_BYTES / SA_WORD_SIZE];
-  for (size_t i = 0; i < count; i++) order[i] = (uint16_t)i;
-  for (size_t i = count - 1; i > 0; i--) {
-    size_t j = (size_t)(sa_secure_random() % (i + 1));
+  for (size_t i = 0; i < runs; i++) order[i] = (uint16_t)i;
+  for (size_t i = runs - 1; i > 0; i--) {
+    /* a random index in [0, i] by a multiply, not a division (Lemire's reduction) */
+    size_t j = (size_t)(((sa_secure_random() >> 32) * (uint64_t)(i + 1)) >> 32);
     uint16_t t = order[i];
     order[i] = order[j];
     order[j] = t;
   }
-  for (size_t i = 0; i + 1 < count; i++) {
-    sa_link_set(page, (sa_block_t*)(first + order[i] * page->block_size),
-                (sa_block_t*)(first + order[i + 1] * page->block_size));
+  sa_block_t* head = NULL;
+  sa_block_t* tail = NULL;
+  for (size_t r = 0; r < runs; r++) {
+    size_t from = order[r] * run, to = from + run < count ? from + run : count;
+    for (size_t i = from; i < to; i++) {
+      sa_block_t* b = (sa_block_t*)(first + i * page->block_size);
+      if (tail != NULL) sa_link_set(page, tail, b);
+      else head = b;
+      tail = b;
+    }
   }
-  sa_link_set(page, (sa_block_t*)(first + order[count - 1] * page->block_size), NULL);
-  sa_block_t* head = (sa_block_t*)(first + order[0] * page->block_size);
+  sa_link_set(page, tail, NULL);
 #else
   uint8_t* p = first;
   for (size_t i = 1; i < count; i++, p += page->block_size) {
