@@ -119,6 +119,12 @@ void sa_secure_protect_guard(void* p) {
   errno = saved;
 }
 
+void sa_secure_unguard(void* p, size_t size) {
+  int saved = errno;
+  mprotect(p, size, PROT_READ | PROT_WRITE);
+  errno = saved;
+}
+
 /* The page after the largest header (segment.c, segment_header_size) and the
  * segment's last page. Large OS pages cannot be split: they keep no guards. */
 void sa_secure_guard_segment(sa_segment_t* segment) {

@@ -104,6 +104,8 @@ bool sa_secure_check_free(const void* p);
 void sa_secure_guard_segment(sa_segment_t* segment);
 /* Makes the SA_GUARD_SIZE bytes at p inaccessible (a failure leaves no guard). */
 void sa_secure_protect_guard(void* p);
+/* Makes [p, p + size) read-write again, guards and all (an arena slot given back). */
+void sa_secure_unguard(void* p, size_t size);
 /* A random, segment-aligned address hint for the next mapping (0: none). */
 uintptr_t sa_secure_map_hint(size_t size, size_t alignment, size_t offset);
 

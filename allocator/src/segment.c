@@ -162,6 +162,10 @@ static size_t segment_committed_bytes(const sa_segment_t* segment) {
 void sa_segment_unmap(sa_segment_t* segment) {
   segment_map_set(segment, false);
   segment->cookie = 0;
+#if SA_SECURE_GUARD_PAGES
+  /* an arena slot is reused as any kind: its next user lays out its own guards */
+  if (sa_arena_contains(segment)) sa_secure_unguard(segment, segment->size);
+#endif
   if (!sa_arena_free(segment, segment->size)) sa_os_free(segment, segment->size, segment_committed_bytes(segment));
 }
 
