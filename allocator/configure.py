@@ -5,6 +5,7 @@ Ninja cannot loop, and a variable cannot stand for a list of inputs, so this
 script spells out one compile edge per source and variant. Ninja reruns it when
 it changes (see the `configure` edge it writes). Variants:
   release  -O2, no checks                      build/release/libshardalloc.{so,a}
+  secure   -O2, SA_SECURE=1 (hardened: secure.h)  build/secure/libshardalloc.{so,a}
   debug    -O1, SA_DEBUG=1 (assertions, checks) build/debug/libshardalloc.{so,a}
   tsan, ubsan, asan: the core (no standard-name override) as a static library
            built with that sanitizer, for tests against the sa_ API only:
@@ -22,6 +23,7 @@ TEST_DIRS = ["tests", "tests/os", "tests/faults", "tests/reliability"]
 VARIANTS = {
     # name: (compile rule, extra flags, sources, full library?)
     "release": ("cc", "-O2 -DNDEBUG -DSA_OVERRIDE=1", CORE + OVERRIDE, True),
+    "secure": ("cc", "-O2 -DNDEBUG -DSA_SECURE=1 -DSA_OVERRIDE=1", CORE + ["secure"] + OVERRIDE, True),
     "debug": ("cc", "-O1 -DSA_DEBUG=1 -DSA_OVERRIDE=1", CORE + OVERRIDE, True),
     "tsan": ("clang_cc", "-O1 -fsanitize=thread", CORE, False),
     "ubsan": ("cc", "-O1 -DSA_DEBUG=1 -fsanitize=undefined -fno-sanitize-recover=all", CORE, False),

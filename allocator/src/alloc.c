@@ -10,7 +10,17 @@ static inline void* page_pop(sa_page_t* page) {
   sa_debug_on_pop(page, block, block->next);
   sa_stat_increase(&atomic_load_explicit(&page->heap, memory_order_relaxed)->tld->stats.bin_blocks[page->bin], 1);
 #endif
+#if SA_SECURE_ENCODED_LISTS
+  sa_block_t* next = sa_link_get(page, block);
+  if (sa_unlikely(next != NULL && !sa_page_is_block(page, next))) {
+    sa_secure_bad_link(page, block, "malloc");
+    next = NULL; /* never followed: the rest of the list is lost, not handed out */
+  }
+  page->free = next;
+  block->next = NULL; /* an allocated block must not look free (sa_secure_check_free) */
+#else
   page->free = block->next;
+#endif
   page->used++;
 #if SA_DEBUG
   memset(block, SA_DEBUG_UNINIT, page->block_size);

@@ -7,7 +7,10 @@ static inline void page_push_local(sa_page_t* page, sa_block_t* block) {
 #if SA_DEBUG
   sa_debug_on_free(page, block);
 #endif
-  block->next = page->local_free;
+#if SA_SECURE_ZERO_ON_FREE
+  if (page->block_size > sizeof(sa_block_t)) memset(block + 1, 0, page->block_size - sizeof(sa_block_t));
+#endif
+  sa_link_set(page, block, page->local_free);
   page->local_free = block;
 }
 
@@ -19,6 +22,9 @@ sa_decl_export void sa_free(void* p) {
   bool live = sa_debug_check_live(p, "free");
   errno = saved_errno;
   if (!live) return; /* reported; leaking beats corrupting */
+#endif
+#if SA_SECURE_DOUBLE_FREE
+  if (sa_unlikely(!sa_secure_check_free(p))) return; /* reported; leaking beats corrupting */
 #endif
   sa_segment_t* segment = sa_segment_of(p);
   sa_page_t* page = sa_page_of(segment, p);
@@ -76,7 +82,7 @@ static void push_thread_free(sa_page_t* page, sa_block_t* head, sa_block_t* tail
   sa_notify_t state;
   for (;;) {
     state = sa_tf_notify(tf);
-    tail->next = sa_tf_block(tf);
+    sa_link_set(page, tail, sa_tf_block(tf));
     sa_notify_t next_state = (state == SA_NOTIFY_WANTED) ? SA_NOTIFY_BUSY : state;
     if (atomic_compare_exchange_weak_explicit(&page->thread_free, &tf, sa_tf_make(head, next_state),
                                               memory_order_release, memory_order_relaxed)) {
@@ -259,7 +265,7 @@ void sa_free_remote(sa_page_t* page, sa_block_t* block) {
     head = NULL;
     count = 0;
   }
-  block->next = head;
+  sa_link_set(page, block, head);
   atomic_store_explicit(&batch->head, block, RELAXED);
   atomic_store_explicit(&batch->count, ++count, RELAXED);
   /* A full batch goes out at once (a new one holds one block: batch_max is 2 or more). */

@@ -34,8 +34,9 @@ static void huge_count(const sa_page_t* page, int64_t delta) {
   if (delta > 0) atomic_fetch_add_explicit(&sa_os_stats.huge_total, delta, memory_order_relaxed);
 }
 
+/* Secure build: the header's last OS page is a guard (the block follows it). */
 static size_t huge_header_size(void) {
-  return sa_align_up(sizeof(sa_segment_t) + sizeof(sa_page_t), sa_os_page_size());
+  return sa_align_up(sizeof(sa_segment_t) + sizeof(sa_page_t), sa_os_page_size()) + SA_GUARD_SIZE;
 }
 
 static void live_push(sa_page_t* page) {
@@ -156,6 +157,9 @@ void* sa_huge_alloc(sa_heap_t* heap, size_t size, size_t alignment, bool zero) {
       errno = ENOMEM;
       return NULL;
     }
+#if SA_SECURE_GUARD_PAGES
+    sa_secure_protect_guard((uint8_t*)segment + huge_header_size() - SA_GUARD_SIZE); /* moves with a grow */
+#endif
   }
   bool is_committed = segment->is_committed, large_pages = segment->large_pages;
   memset(segment, 0, sizeof(sa_segment_t) + sizeof(sa_page_t));

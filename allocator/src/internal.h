@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "os.h"
+#include "secure.h"
 #include "types.h"
 
 #define sa_likely(x) __builtin_expect(!!(x), 1)

@@ -22,8 +22,9 @@ typedef struct option_desc_s {
   const char* description;
 } option_desc_t;
 
-/* The debug build reports misuse and aborts on it by default; release stays quiet. */
-#if SA_DEBUG
+/* The debug and secure builds report misuse and abort on it by default; release
+ * stays quiet. */
+#if SA_DEBUG || SA_SECURE
 #define SA_CHECKED 1
 #else
 #define SA_CHECKED 0

@@ -89,28 +89,49 @@ void sa_page_collect(sa_page_t* page, bool force) {
     sa_block_t* head = sa_tf_block(tf);
     sa_block_t* tail = head;
     uint32_t count = 1;
-    while (tail->next != NULL) {
-      tail = tail->next;
+    for (sa_block_t* next; (next = sa_link_get(page, tail)) != NULL; tail = next) {
       count++;
+#if SA_SECURE_ENCODED_LISTS
+      if (sa_unlikely(!sa_page_is_block(page, next))) {
+        sa_secure_bad_link(page, tail, "collect");
+        sa_link_set(page, tail, NULL);
+        break;
+      }
+#endif
       if (sa_unlikely(count > page->capacity)) {
         sa_error(EFAULT, "corrupted thread-free list in page of %zu-byte blocks (a block was freed twice?)",
                  page->block_size);
-        tail->next = NULL;
+        sa_link_set(page, tail, NULL);
         break;
       }
     }
-    tail->next = page->local_free;
+    sa_link_set(page, tail, page->local_free);
     page->local_free = head;
     page->used -= count;
   }
   if (page->local_free == NULL) return;
+  /* Free of fast-path cost, so in every build: a block freed twice in a row by its
+   * owner links to itself at the head of local_free (and was counted twice). */
+  if (sa_unlikely(sa_link_get(page, page->local_free) == page->local_free)) {
+    sa_error(EFAULT, "free: double free of block %p (size class %u: %zu-byte blocks)", (void*)page->local_free,
+             (unsigned)page->bin, page->block_size);
+    sa_link_set(page, page->local_free, NULL);
+    page->used++;
+  }
   if (page->free == NULL) {
     page->free = page->local_free;
     page->local_free = NULL;
   } else if (force) {
     sa_block_t* tail = page->local_free;
-    while (tail->next != NULL) tail = tail->next;
-    tail->next = page->free;
+    for (sa_block_t* next; (next = sa_link_get(page, tail)) != NULL; tail = next) {
+#if SA_SECURE_ENCODED_LISTS
+      if (sa_unlikely(!sa_page_is_block(page, next))) {
+        sa_secure_bad_link(page, tail, "collect");
+        break;
+      }
+#endif
+    }
+    sa_link_set(page, tail, page->free);
     page->free = page->local_free;
     page->local_free = NULL;
   }
@@ -120,23 +141,60 @@ void sa_page_collect(sa_page_t* page, bool force) {
 
 /* Carves up to SA_EXTEND_BYTES of not-yet-used blocks into the free list; memory
  * is touched only as the page actually fills. */
+#ifndef SA_RANDOM_RUN_BYTES
+#define SA_RANDOM_RUN_BYTES 128
+#endif
+/* two cache lines: the adjacent-line prefetcher's unit */
+
 static void page_extend(sa_page_t* page, sa_tld_t* tld) {
   size_t count = SA_EXTEND_BYTES / page->block_size;
   if (count == 0) count = 1;
   if (count > page->reserved - page->capacity) count = page->reserved - page->capacity;
   uint8_t* first = page->start + (size_t)page->capacity * page->block_size;
+#if SA_SECURE_RANDOM_ORDER
+  /* The new blocks linked as runs of SA_RANDOM_RUN_BYTES in a random permutation of
+   * the runs (Fisher-Yates): the order malloc hands them out in says little about
+   * where they lie. Runs, not single blocks: small blocks that share a cache line
+   * stay together, else a consumer thread freeing one block (writing its link) and
+   * the producer writing its neighbour fight over the line (xmalloc-test: 6x). */
+  size_t run = (SA_RANDOM_RUN_BYTES + page->block_size - 1) / page->block_size;
+  size_t runs = (count + run - 1) / run;
+  uint16_t order[SA_EXTEND_BYTES / SA_WORD_SIZE];
+  for (size_t i = 0; i < runs; i++) order[i] = (uint16_t)i;
+  for (size_t i = runs - 1; i > 0; i--) {
+    /* a random index in [0, i] by a multiply, not a division (Lemire's reduction) */
+    size_t j = (size_t)(((sa_secure_random() >> 32) * (uint64_t)(i + 1)) >> 32);
+    uint16_t t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  sa_block_t* head = NULL;
+  sa_block_t* tail = NULL;
+  for (size_t r = 0; r < runs; r++) {
+    size_t from = order[r] * run, to = from + run < count ? from + run : count;
+    for (size_t i = from; i < to; i++) {
+      sa_block_t* b = (sa_block_t*)(first + i * page->block_size);
+      if (tail != NULL) sa_link_set(page, tail, b);
+      else head = b;
+      tail = b;
+    }
+  }
+  sa_link_set(page, tail, NULL);
+#else
   uint8_t* p = first;
   for (size_t i = 1; i < count; i++, p += page->block_size) {
-    ((sa_block_t*)p)->next = (sa_block_t*)(p + page->block_size);
+    sa_link_set(page, (sa_block_t*)p, (sa_block_t*)(p + page->block_size));
   }
-  ((sa_block_t*)p)->next = NULL;
+  sa_link_set(page, (sa_block_t*)p, NULL);
+  sa_block_t* head = (sa_block_t*)first;
+#endif
 #if SA_DEBUG
   /* Fresh blocks: forget any trailer an earlier use of this memory left behind. */
   for (size_t i = 0; i < count; i++) {
     *(uint64_t*)(first + (i + 1) * page->block_size - SA_DEBUG_TRAILER) = 0;
   }
 #endif
-  page->free = (sa_block_t*)first;
+  page->free = head;
   page->capacity += (uint32_t)count;
   tld->stats.page_extend++;
 }
@@ -187,6 +245,9 @@ static sa_page_t* page_fresh(sa_heap_t* heap, size_t bin) {
   page->start = start;
   page->reserved = (uint32_t)(area / block_size);
   sa_assert(page->reserved > 0);
+#if SA_SECURE_ENCODED_LISTS
+  sa_secure_page_init(page);
+#endif
   sa_page_queue_push_front(heap, &heap->queues[bin], page);
   sa_stat_increase(&heap->tld->stats.bin_pages[bin], 1);
   return page;

@@ -44,7 +44,15 @@ sa_decl_export bool sa_is_in_heap_region(const void* p) {
 /* ---- geometry -------------------------------------------------------------------- */
 
 static size_t segment_header_size(size_t page_count) {
+#if SA_SECURE_GUARD_PAGES
+  /* Secure build: every kind keeps the largest header and a guard page after it, at
+   * one place whatever kind a cached segment is reused as (sa_secure_guard_segment). */
+  (void)page_count;
+  return sa_align_up(sizeof(sa_segment_t) + SA_SMALL_PAGES_PER_SEGMENT * sizeof(sa_page_t), 4 * SA_KiB) +
+         SA_GUARD_SIZE;
+#else
   return sa_align_up(sizeof(sa_segment_t) + page_count * sizeof(sa_page_t), 4 * SA_KiB);
+#endif
 }
 
 /* The part of every segment that is never purged: the largest header of any kind
@@ -59,7 +67,9 @@ size_t sa_page_usable_area(const sa_segment_t* segment, const sa_page_t* page, u
   uint8_t* page_start = (uint8_t*)segment + index * page_size;
   size_t skip = index == 0 ? segment_header_size(segment->page_count) : 0;
   *start = page_start + skip;
-  return page_size - skip;
+  /* Secure build: the segment's last OS page is a guard (sa_secure_guard_segment). */
+  size_t tail_guard = segment->kind != SA_PAGE_HUGE && index + 1 == segment->page_count ? SA_GUARD_SIZE : 0;
+  return page_size - skip - tail_guard;
 }
 
 static sa_page_kind_t kind_for(size_t block_size) {
@@ -152,6 +162,10 @@ static size_t segment_committed_bytes(const sa_segment_t* segment) {
 void sa_segment_unmap(sa_segment_t* segment) {
   segment_map_set(segment, false);
   segment->cookie = 0;
+#if SA_SECURE_GUARD_PAGES
+  /* an arena slot is reused as any kind: its next user lays out its own guards */
+  if (sa_arena_contains(segment)) sa_secure_unguard(segment, segment->size);
+#endif
   if (!sa_arena_free(segment, segment->size)) sa_os_free(segment, segment->size, segment_committed_bytes(segment));
 }
 
@@ -211,6 +225,9 @@ static sa_segment_t* segment_alloc(sa_tld_t* tld, sa_page_kind_t kind) {
   } else {
     segment = sa_segment_map(SA_SEGMENT_SIZE, SA_SEGMENT_SIZE, 0, sa_option_is_enabled(sa_option_eager_commit));
     if (segment == NULL) return NULL;
+#if SA_SECURE_GUARD_PAGES
+    sa_secure_guard_segment(segment); /* kept through its reuse from the caches */
+#endif
   }
   segment_init(segment, kind, SA_SEGMENT_SIZE, tld);
   sa_stat_increase(&tld->stats.segments, 1);
@@ -313,6 +330,9 @@ sa_page_t* sa_segment_page_alloc(sa_heap_t* heap, size_t block_size) {
       return NULL; /* the caller reports ENOMEM; the page stays free */
     }
     page->is_committed = 1;
+#if SA_SECURE_GUARD_PAGES
+    sa_secure_guard_segment(segment); /* the commit made the guards read-write again */
+#endif
   }
   page->in_use = 1;
   segment->purge_mask &= ~((uint64_t)1 << (page - segment->pages)); /* still resident: no purge needed */

@@ -116,14 +116,16 @@ typedef struct sa_page_s {
   uint8_t* start;        /* first block */
   uint32_t capacity;     /* blocks carved out of the page so far */
   uint32_t reserved;     /* blocks that fit in the page */
-  uintptr_t keys[2];     /* reserved for the secure build: free-list pointer encoding */
+  uintptr_t keys[2];     /* secure build: free-list link encoding (secure.h) */
   _Atomic(sa_heap_t*) heap; /* owning heap; NULL while abandoned or huge */
   struct sa_page_s* next; /* in a heap queue (or huge list) */
   struct sa_page_s* prev;
   struct sa_page_s* notified_next; /* in the heap's list of full pages that got room */
   uint8_t is_committed;  /* its memory is read-write (matters when eager_commit is off) */
   _Atomic(uint8_t) batchable; /* remote frees may be batched: a thread's own heap's page */
-  uint8_t padding_[14];  /* to SA_PAGE_STRUCT_SIZE */
+  uint8_t block_shift;   /* secure build: block_size = odd << block_shift (sa_page_is_block) */
+  uint8_t padding_[5];   /* to SA_PAGE_STRUCT_SIZE */
+  uint64_t block_inverse; /* secure build: the odd part's inverse mod 2^64 */
 } sa_page_t;
 
 /* A power of two, so that finding a page from a pointer is two shifts. */

@@ -111,7 +111,11 @@ static void* map_aligned(size_t size, size_t alignment, size_t offset, bool comm
     return NULL;
   }
   /* Try the hint first: one mmap, no trimming. */
+#if SA_SECURE_RANDOM_ADDRESSES
+  uintptr_t hint = sa_secure_map_hint(size, alignment, offset); /* where is not guessable */
+#else
   uintptr_t hint = atomic_load_explicit(&aligned_hint, memory_order_relaxed);
+#endif
   if (hint != 0 && hint > size + alignment) {
     uintptr_t want = ((hint - size) & ~(uintptr_t)(alignment - 1)) - offset % alignment;
     uint8_t* p = map((void*)want, size, commit, extra_flags);

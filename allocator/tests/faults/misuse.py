@@ -11,7 +11,8 @@ Outcomes the table below expects:
             same stderr line (debug build with SHARDALLOC_ABORT_ON_ERROR=0; release
             build with SHARDALLOC_SHOW_ERRORS=1 where release checks)
   quiet     exit status 0 and nothing from shardalloc on stderr (release build, whose
-            errors are not shown by default)
+            errors are not shown by default; the faults the secure build misses)
+  segv, maybe  the secure build's: see SECURE_OUTCOME below
 
 The release build checks pointers only where that costs nothing on a hot path
 (realloc, malloc_usable_size); its free trusts its argument, so only the faults that
@@ -72,6 +73,44 @@ FAULTS = {
     "usable_size_foreign": ("malloc_usable_size() of an mmap'd pointer", ["invalid pointer"]),
     "usable_size_static": ("malloc_usable_size() of a static pointer", ["invalid pointer"]),
 }
+# The secure build's attacks (run against the secure build only).
+SECURE_ONLY = {
+    "uaf_link_write": ("a use-after-free write of 8 bytes over a free block's link",
+                       ["corrupted free list"]),
+    "forged_link": ("a forged link (a static buffer) written into a freed block",
+                    ["corrupted free list"]),
+    "overflow_to_metadata": ("a linear overflow towards the next segment's header", []),
+    "free_guard_page": ("free() of a pointer into a segment's end guard page",
+                        ["invalid pointer"]),
+    "free_middle": ("free() of block + 48 (100-byte block)", ["invalid pointer"]),
+}
+FAULTS.update(SECURE_ONLY)
+# The secure build (build/secure, SA_SECURE=1): what it does with each fault.
+#   abort    as in debug (abort_on_error is on by default there), and `report` with
+#            SHARDALLOC_ABORT_ON_ERROR=0
+#   segv     killed by SIGSEGV at a guard page (no message: the MMU caught it)
+#   quiet    not detected: exit 0 and no message (no canary, no size check)
+#   maybe    detected only when the overflow lands on a free block's link: the free
+#            list's random order puts an unused block (about 1 in 64) there instead:
+#            abort with the message, or exit 0 without one
+SECURE_OUTCOME = {
+    "segv": ["overflow_to_metadata"],
+    "quiet": ["free_sized_mismatch", "free_aligned_sized_mismatch", "delete_sized_mismatch",
+              "overflow_1", "overflow_8", "overflow_1_medium", "write_after_free"],
+    "maybe": ["overflow_usable"],
+}
+# Keywords where the secure build names a fault otherwise than debug: a double free
+# after churn finds the page reused for another size class (usually not a block start).
+SECURE_KEYWORDS = {"double_free_churn": ["double free", "invalid pointer"]}
+
+
+def secure_outcome(fault):
+    for outcome, faults in SECURE_OUTCOME.items():
+        if fault in faults:
+            return outcome
+    return "abort"
+
+
 # The faults the release build checks (and that cannot crash a release process).
 RELEASE_CHECKED = ["realloc_foreign", "realloc_stack", "realloc_unaligned",
                    "usable_size_foreign", "usable_size_static"]
@@ -81,8 +120,15 @@ def cases():
     """(fault, build, mode, extra environment) for every run, in order."""
     out = []
     for fault in FAULTS:
+        if fault in SECURE_ONLY:
+            continue
         out.append((fault, "debug", "abort", {}))
         out.append((fault, "debug", "report", {"SHARDALLOC_ABORT_ON_ERROR": "0"}))
+    for fault in FAULTS:
+        outcome = secure_outcome(fault)
+        out.append((fault, "secure", outcome, {}))
+        if outcome == "abort":
+            out.append((fault, "secure", "report", {"SHARDALLOC_ABORT_ON_ERROR": "0"}))
     for fault in RELEASE_CHECKED:
         out.append((fault, "release", "report", {"SHARDALLOC_SHOW_ERRORS": "1"}))
         out.append((fault, "release", "quiet", {}))
@@ -125,6 +171,14 @@ def judge(mode, keywords, status, stderr):
     lines = error_lines(stderr)
     named = [line for line in lines if any(k.lower() in line.lower() for k in keywords)]
     wanted = " or ".join(repr(k) for k in keywords)
+    if mode == "segv":
+        if status != -signal.SIGSEGV:
+            return "fail", f"expected SIGSEGV, got {describe_status(status)}"
+        return "ok", ""
+    if mode == "maybe":
+        if status == 0 and not lines:
+            return "ok", ""
+        mode = "abort"
     if mode == "quiet":
         if status != 0:
             return "fail", f"expected exit 0, got {describe_status(status)}"
@@ -142,11 +196,12 @@ def judge(mode, keywords, status, stderr):
 
 
 def print_table():
-    print(f"{'fault':24} {'what it does':56} debug (abort / report)   release")
+    print(f"{'fault':24} {'what it does':56} {'message':24} {'debug':8} {'secure':8} release")
     for fault, (what, keywords) in FAULTS.items():
-        words = " or ".join(keywords)
+        words = " or ".join(SECURE_KEYWORDS.get(fault, keywords)) or "-"
         release = "NULL/0, message if show_errors" if fault in RELEASE_CHECKED else "not run"
-        print(f"{fault:24} {what:56} {words:24} {release}")
+        debug = "not run" if fault in SECURE_ONLY else "abort"
+        print(f"{fault:24} {what:56} {words:24} {debug:8} {secure_outcome(fault):8} {release}")
 
 
 def main():
@@ -161,13 +216,15 @@ def main():
         return 0
     os.chdir(ROOT)
     libs = {b: os.path.abspath(os.path.join(args.lib_dir, b, "libshardalloc.so"))
-            for b in ("debug", "release")}
+            for b in ("debug", "release", "secure")}
     tally = {}  # build -> [tried, as specified]
     failed = 0
     for fault, build, mode, env_extra in cases():
         if args.k and args.k not in fault:
             continue
         what, keywords = FAULTS[fault]
+        if build == "secure":
+            keywords = SECURE_KEYWORDS.get(fault, keywords)
         name = f"misuse {build}/{mode}: {fault} ({what})"
         program = os.path.join(args.build_dir, fault)
         if not os.path.exists(program) or not os.path.exists(libs[build]):

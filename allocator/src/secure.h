@@ -1,0 +1,112 @@
+/* secure.h: the secure build's protections, each a compile-time flag.
+ *
+ * SA_SECURE=1 (build/secure) turns on the default set; each flag can also be set on
+ * its own (-DSA_SECURE_RANDOM_ORDER=0 to leave one out). In the release build every
+ * flag is 0 and every hook below is the plain operation it replaces, so the fast
+ * paths compile to exactly what they were. What each flag stops and costs: the
+ * table in allocator/SECURITY.md. */
+#ifndef SA_SECURE_H
+#define SA_SECURE_H
+
+#include "types.h"
+
+#ifndef SA_SECURE
+#define SA_SECURE 0
+#endif
+/* Free-list links XOR-ed and rotated with per-page random keys; checked when popped. */
+#ifndef SA_SECURE_ENCODED_LISTS
+#define SA_SECURE_ENCODED_LISTS SA_SECURE
+#endif
+/* Fresh blocks go on the free list in random order. */
+#ifndef SA_SECURE_RANDOM_ORDER
+#define SA_SECURE_RANDOM_ORDER SA_SECURE
+#endif
+/* Every free checks its pointer (ours, a block start) and for a double free. */
+#ifndef SA_SECURE_DOUBLE_FREE
+#define SA_SECURE_DOUBLE_FREE SA_SECURE
+#endif
+/* An inaccessible page between a segment's metadata and its first block, and one at
+ * the segment's end (no block sits right below another segment's metadata). */
+#ifndef SA_SECURE_GUARD_PAGES
+#define SA_SECURE_GUARD_PAGES SA_SECURE
+#endif
+/* Segments mapped at random addresses (an mmap hint from a random base). */
+#ifndef SA_SECURE_RANDOM_ADDRESSES
+#define SA_SECURE_RANDOM_ADDRESSES SA_SECURE
+#endif
+/* Optional, off by default: freed blocks are zeroed (past their link word). */
+#ifndef SA_SECURE_ZERO_ON_FREE
+#define SA_SECURE_ZERO_ON_FREE 0
+#endif
+
+#if SA_SECURE_DOUBLE_FREE && !SA_SECURE_ENCODED_LISTS
+#error "SA_SECURE_DOUBLE_FREE recognises a free block by its encoded link: it needs SA_SECURE_ENCODED_LISTS"
+#endif
+
+/* The guard page size: the OS page of x86-64 and most aarch64 Linux systems. A
+ * system with bigger pages gets no guard (mprotect refuses; the layout stays). */
+#define SA_GUARD_SIZE (SA_SECURE_GUARD_PAGES ? (size_t)4096 : 0)
+
+/* ---- free-list links ----------------------------------------------------------
+ * encoded = rotl(next ^ keys[0], r) ^ block, r = keys[1] in 1..63. The block's own
+ * address is mixed in so that a link copied from one free block into another does
+ * not decode to anything valid there. */
+#if SA_SECURE_ENCODED_LISTS
+/* keys[1] is the rotation, 1..63 (sa_secure_page_init). */
+static inline unsigned sa_link_rotation(const sa_page_t* page) { return (unsigned)page->keys[1]; }
+static inline sa_block_t* sa_link_get(const sa_page_t* page, const sa_block_t* block) {
+  uintptr_t x = (uintptr_t)block->next ^ (uintptr_t)block;
+  unsigned r = sa_link_rotation(page);
+  x = (x >> r) | (x << (64 - r));
+  return (sa_block_t*)(x ^ page->keys[0]);
+}
+static inline void sa_link_set(const sa_page_t* page, sa_block_t* block, const sa_block_t* next) {
+  uintptr_t x = (uintptr_t)next ^ page->keys[0];
+  unsigned r = sa_link_rotation(page);
+  x = (x << r) | (x >> (64 - r));
+  block->next = (sa_block_t*)(x ^ (uintptr_t)block);
+}
+#else
+static inline sa_block_t* sa_link_get(const sa_page_t* page, const sa_block_t* block) {
+  (void)page;
+  return block->next;
+}
+static inline void sa_link_set(const sa_page_t* page, sa_block_t* block, const sa_block_t* next) {
+  (void)page;
+  block->next = (sa_block_t*)next;
+}
+#endif
+
+/* Whether p is the start of one of the page's carved blocks, in one multiply: with
+ * block_size = m << k (m odd) and inv = m^-1 mod 2^64, rotr((p - start) * inv, k) is
+ * the block index when block_size divides the offset and exceeds any index otherwise
+ * (also for p below start); see page.c, sa_page_set_geometry. */
+static inline bool sa_page_is_block(const sa_page_t* page, const void* p) {
+  uintptr_t x = ((uintptr_t)p - (uintptr_t)page->start) * page->block_inverse;
+  unsigned k = page->block_shift;
+  if (k != 0) x = (x >> k) | (x << (64 - k));
+  return x < page->capacity;
+}
+
+/* ---- secure.c -------------------------------------------------------------------- */
+#if SA_SECURE_ENCODED_LISTS || SA_SECURE_RANDOM_ORDER || SA_SECURE_RANDOM_ADDRESSES
+/* A random word from the thread's generator (seeded from the OS and the process key). */
+uint64_t sa_secure_random(void);
+#endif
+/* The page's new keys and geometry (page_fresh). */
+void sa_secure_page_init(sa_page_t* page);
+/* A popped link that is not a block of its page: reported; the list is cut there. */
+void sa_secure_bad_link(const sa_page_t* page, const sa_block_t* block, const char* where);
+/* The checks of every free: false (reported) when p must not be freed. */
+bool sa_secure_check_free(const void* p);
+/* Protects the guard pages of a small, medium or large segment (after mapping it, and
+ * after committing its first or last page, which would make them accessible). */
+void sa_secure_guard_segment(sa_segment_t* segment);
+/* Makes the SA_GUARD_SIZE bytes at p inaccessible (a failure leaves no guard). */
+void sa_secure_protect_guard(void* p);
+/* Makes [p, p + size) read-write again, guards and all (an arena slot given back). */
+void sa_secure_unguard(void* p, size_t size);
+/* A random, segment-aligned address hint for the next mapping (0: none). */
+uintptr_t sa_secure_map_hint(size_t size, size_t alignment, size_t offset);
+
+#endif /* SA_SECURE_H */
