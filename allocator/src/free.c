@@ -77,7 +77,7 @@ sa_decl_noinline void sa_free_generic(void* p) {
 static void push_thread_free(sa_page_t* page, sa_block_t* head, sa_block_t* tail) {
   /* Read while the blocks still keep the page in use: once they are pushed, the
    * owner may free the page and its segment. */
-  sa_heap_t* owner_heap = atomic_load_explicit(&page->heap, memory_order_acquire);
+  uintptr_t owner = atomic_load_explicit(&sa_segment_of(page)->thread_id, memory_order_relaxed);
   uintptr_t tf = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
   sa_notify_t state;
   for (;;) {
@@ -90,7 +90,7 @@ static void push_thread_free(sa_page_t* page, sa_block_t* head, sa_block_t* tail
     }
   }
   /* The first remote free since the owner last took this page's list. */
-  if (sa_tf_block(tf) == NULL && owner_heap != NULL) sa_heap_poke(owner_heap);
+  if (sa_tf_block(tf) == NULL && owner != 0) sa_thread_poke(owner);
   if (state != SA_NOTIFY_WANTED) return;
 
   sa_heap_t* heap = atomic_load_explicit(&page->heap, memory_order_acquire);

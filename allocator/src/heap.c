@@ -104,18 +104,14 @@ static void direct_restore(sa_heap_t* heap) {
   for (size_t bin = 0; sa_bin_block_size(bin) <= SA_DIRECT_MAX; bin++) sa_heap_direct_update(heap, bin);
 }
 
-/* Called with a heap read from a page that a remote free pushed into. The heap may
- * have ended since (its thread exited): heap memory is metadata, never unmapped, so
- * the worst a stale poke does is send some heap through its generic path once. */
+/* Called (by sa_thread_poke, under the lock of the live threads' list) with a live
+ * thread's own heap. */
 void sa_heap_poke(sa_heap_t* heap) {
   sa_tld_t* tld = heap->tld;
-  if (sa_opt_purge_delay_ms < 0 || tld == NULL || tld->thread_id == SA_ORPHAN_THREAD_ID) return;
   if (atomic_load_explicit(&tld->poked, memory_order_relaxed)) return;
   if (!owner_idle(tld)) return;
   atomic_store_explicit(&tld->poked, true, memory_order_relaxed);
-  direct_clear(heap);
-  sa_heap_t* own = tld->heap_default;
-  if (own != NULL && own != heap) direct_clear(own);
+  direct_clear(heap); /* the thread's own heap: first-class ones may end at any time */
 }
 
 void sa_heap_poked(sa_heap_t* heap) {

@@ -162,6 +162,21 @@ static void threads_remove(sa_tld_t* tld) {
 
 bool sa_thread_has_exited(void) { return thread_exited; }
 
+/* Asks the thread `thread_id`, if it still lives, to collect (sa_heap_poke). Looked up
+ * in the list of live threads, under its lock, so that no poke ever writes into the
+ * data of a thread that has ended (that memory is reused). */
+void sa_thread_poke(uintptr_t thread_id) {
+  if (thread_id == SA_ORPHAN_THREAD_ID || sa_opt_purge_delay_ms < 0) return;
+  sa_lock_acquire(&threads_lock);
+  for (sa_tld_t* tld = threads; tld != NULL; tld = tld->all_next) {
+    if (tld->thread_id == thread_id) {
+      sa_heap_poke(tld->heap_default);
+      break;
+    }
+  }
+  sa_lock_release(&threads_lock);
+}
+
 /* Ends a thread's heaps and gives its data back (the thread ends, or, in a fork
  * child, no longer exists). */
 static void thread_data_release(sa_heap_t* heap) {
@@ -279,8 +294,8 @@ void sa_fork_parent(void) {
 
 void sa_fork_child(void) {
   fork_release_locks();
+  sa_lock_release(&threads_lock); /* before the pushes below: a push may poke a thread */
   sa_remote_batches_fork_child(); /* what the lost threads held goes to its pages */
-  sa_lock_release(&threads_lock);
   fork_child_end_lost_threads();
 }
 

@@ -337,6 +337,7 @@ void sa_heap_thread_done(sa_heap_t* heap);
 void sa_heaps_fork_child(sa_tld_t* threads);
 /* Asks the heap's thread to collect (a remote free found the page's list empty). */
 void sa_heap_poke(sa_heap_t* heap);
+void sa_thread_poke(uintptr_t thread_id); /* init.c: the same, by thread id, if it lives */
 /* The generic path found the thread poked: collect, purge, restore the direct table. */
 void sa_heap_poked(sa_heap_t* heap);
 /* An allocation by a thread whose exit clean-up has run (alignment 0: any). */
