@@ -35,7 +35,7 @@ with tempfile.TemporaryDirectory() as tmp:
         (["-b", "nosuch"], ["unknown benchmark 'nosuch'", "cfrac", "larsonN"], "an unknown benchmark"),
         (["-a", "sa:PURGE"], ["bad variant setting 'PURGE'", "VAR=VALUE"], "a variant without VAR=VALUE"),
         (["-a", "zz:X=1"], ["unknown allocator 'zz'"], "a variant of an unknown allocator"),
-        (["-a", "no-sa,no-mi,no-tc,no-je,no-tbb,no-sys"], ["leaves no allocator"], "an empty selection"),
+        (["-a", "no-sa,no-sa-secure,no-mi,no-tc,no-je,no-tbb,no-sys"], ["leaves no allocator"], "an empty selection"),
         (["--runs", "0"], ["--runs", "at least 1"], "zero runs"),
         (["--runs", "many"], ["--runs", "whole number"], "a non-number"),
         (["--warmup", "-1"], ["--warmup", "at least 0"], "negative warm-up"),
