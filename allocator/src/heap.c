@@ -306,8 +306,7 @@ void sa_orphan_fork_prepare(void) { sa_lock_acquire(&orphan_lock); }
 void sa_orphan_fork_release(void) { sa_lock_release(&orphan_lock); }
 
 sa_decl_export void sa_collect(bool force) {
-  sa_remote_batch_flush();
-  /* Idle threads' batches too: their blocks pin pages (ours among them). */
+  /* Ours and idle threads' batches: their blocks pin pages (ours among them). */
   sa_remote_batches_flush_all();
   orphan_collect(force);
   sa_heap_t* heap = sa_heap_default;
