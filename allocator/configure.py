@@ -13,8 +13,16 @@ it changes (see the `configure` edge it writes). Variants:
 """
 import os
 
-CORE = ["alloc", "free", "aligned", "page", "segment", "heap", "huge", "init", "options",
-        "stats", "debug", "arena", "os/linux"]
+# The library's sources by floor, bottom up (allocator/src/README.md).
+CORE = ["os/linux",                                           # 0 port
+        "base",                                               # 1 base
+        "memory",                                             # 2 os
+        "options", "metadata", "stats",                       # 3 support
+        "arena", "segment_map", "segment_cache", "segment",   # 4 segments
+        "page", "huge",                                       # 5 pages
+        "heap", "collect", "abandon", "thread", "remote", "debug",  # 6 heaps
+        "alloc", "aligned", "free",                           # 7 alloc/free
+        "process", "stats_report"]                            # 8 entry points
 OVERRIDE = ["override", "glibc_compat"]
 LIB_FLAGS = ("$sa_include -fPIC -fvisibility=hidden -fno-builtin-malloc -ftls-model=initial-exec "
              "-fno-semantic-interposition -fno-plt -fno-stack-protector -fexceptions")

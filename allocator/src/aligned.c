@@ -1,12 +1,11 @@
-/* aligned.c: allocation with an alignment larger than the natural 16 bytes.
+/* aligned.c: allocation with an alignment larger than the natural 16 bytes
+ * (floor 7, see README.md).
  *
  * Small alignments are served from ordinary pages: either the next free block
  * already sits at an aligned address, or a block of size + alignment - 1 is taken
  * and an interior, aligned pointer handed out (the page is then flagged
  * HAS_ALIGNED so that free finds the block start). Alignments so large that this
  * would not fit a large page go to a huge segment placed at the alignment. */
-#include <unistd.h>
-
 #include "internal.h"
 
 void* sa_heap_malloc_aligned_zero(sa_heap_t* heap, size_t size, size_t alignment, bool zero) {
@@ -26,7 +25,12 @@ void* sa_heap_malloc_aligned_zero(sa_heap_t* heap, size_t size, size_t alignment
   }
 
   if (sa_unlikely(heap == &sa_heap_empty)) {
-    if (sa_thread_has_exited()) return sa_orphan_malloc(size, alignment, zero);
+    if (sa_thread_has_exited()) {
+      /* The thread's exit clean-up has run: from the orphan heap. */
+      void* p = sa_heap_malloc_aligned_zero(sa_orphan_acquire(), size, alignment, zero);
+      sa_orphan_release();
+      return p;
+    }
     heap = sa_heap_for_thread();
     if (heap == NULL) {
       errno = ENOMEM;
@@ -43,9 +47,7 @@ void* sa_heap_malloc_aligned_zero(sa_heap_t* heap, size_t size, size_t alignment
   size_t padded = size + alignment - 1;
   if (padded + SA_DEBUG_TRAILER > SA_LARGE_OBJ_MAX) {
     void* p = sa_huge_alloc(heap, size + SA_DEBUG_TRAILER, alignment, zero);
-#if SA_DEBUG
     if (p != NULL) sa_debug_on_alloc(p, size);
-#endif
     return p;
   }
 
@@ -58,9 +60,7 @@ void* sa_heap_malloc_aligned_zero(sa_heap_t* heap, size_t size, size_t alignment
     page->flags |= SA_PAGE_HAS_ALIGNED;
     sa_page_sync_owner(page);
   }
-#if SA_DEBUG
   sa_debug_on_alloc(aligned, size);
-#endif
   return aligned;
 }
 
@@ -107,9 +107,7 @@ sa_decl_export void* sa_realloc_aligned(void* p, size_t newsize, size_t alignmen
   size_t usable = SA_DEBUG ? sa_debug_usable_size(p) : capacity; /* as in sa_heap_realloc_zero */
   /* In place whenever the block is aligned and large enough, as sa_realloc does. */
   if (((uintptr_t)p & (alignment - 1)) == 0 && newsize + SA_DEBUG_TRAILER <= capacity) {
-#if SA_DEBUG
     sa_debug_on_alloc(p, newsize);
-#endif
     return p;
   }
   void* q = sa_malloc_aligned(newsize, alignment);

@@ -1,15 +1,13 @@
-/* alloc.c: allocation. The fast path is a pop from the page the direct table names;
- * everything else (first use of a thread, empty page, large and huge sizes) goes
- * through sa_heap_malloc_generic. */
+/* alloc.c: allocation (floor 7, see README.md). The fast path is a pop from the
+ * page the direct table names, written once (heap_malloc) for sa_malloc and every
+ * other entry point; everything else (first use of a thread, empty page, large and
+ * huge sizes) goes through sa_heap_malloc_generic. */
 #include "internal.h"
 
 /* Pops a block from a page known to have one. */
 static inline void* page_pop(sa_page_t* page) {
   sa_block_t* block = page->free;
-#if SA_DEBUG
-  sa_debug_on_pop(page, block, block->next);
-  sa_stat_increase(&atomic_load_explicit(&page->heap, memory_order_relaxed)->tld->stats.bin_blocks[page->bin], 1);
-#endif
+  sa_debug_on_pop(page, block);
 #if SA_SECURE_ENCODED_LISTS
   sa_block_t* next = sa_link_get(page, block);
   if (sa_unlikely(next != NULL && !sa_page_is_block(page, next))) {
@@ -22,29 +20,28 @@ static inline void* page_pop(sa_page_t* page) {
   page->free = block->next;
 #endif
   page->used++;
-#if SA_DEBUG
-  memset(block, SA_DEBUG_UNINIT, page->block_size);
-#endif
+  sa_debug_on_popped(page, block);
   return block;
 }
 
-static inline void* heap_malloc_direct(sa_heap_t* heap, size_t size, bool zero) {
-  sa_page_t* page = sa_direct_page(heap, sa_wsize_of(size));
-  if (sa_unlikely(page->free == NULL)) return sa_heap_malloc_generic(heap, size, zero);
-  void* p = page_pop(page);
-  if (zero) memset(p, 0, size);
-  return p;
-}
-
+/* The fast path: a pop from the direct table's page, else the generic path. */
 static inline void* heap_malloc_raw(sa_heap_t* heap, size_t size, bool zero) {
-  if (sa_likely(size <= SA_DIRECT_MAX)) return heap_malloc_direct(heap, size, zero);
+  if (sa_likely(size <= SA_DIRECT_MAX)) {
+    sa_page_t* page = sa_direct_page(heap, sa_wsize_of(size));
+    if (sa_likely(page->free != NULL)) {
+      void* p = page_pop(page);
+      if (zero) memset(p, 0, size);
+      return p;
+    }
+  }
   return sa_heap_malloc_generic(heap, size, zero);
 }
 
-/* Debug builds ask for room for the trailer (at least 16 bytes, so that it never
- * shares a word with the free-list link) and write it once the block is out. */
-void* sa_heap_malloc_zero(sa_heap_t* heap, size_t size, bool zero) {
-#if SA_DEBUG
+/* Every entry point's allocation. Debug builds ask for room for the trailer (at
+ * least 16 bytes, so that it never shares a word with the free-list link) and
+ * write it once the block is out. */
+static inline void* heap_malloc(sa_heap_t* heap, size_t size, bool zero) {
+  if (!SA_DEBUG) return heap_malloc_raw(heap, size, zero);
   if (size > SA_MAX_REQUEST) {
     errno = ENOMEM;
     return NULL;
@@ -52,42 +49,23 @@ void* sa_heap_malloc_zero(sa_heap_t* heap, size_t size, bool zero) {
   void* p = heap_malloc_raw(heap, sa_raw_size(size), zero);
   if (p != NULL) sa_debug_on_alloc(p, size);
   return p;
-#else
-  return heap_malloc_raw(heap, size, zero);
-#endif
 }
 
-sa_decl_export void* sa_malloc(size_t size) {
-  sa_heap_t* heap = sa_heap_default;
-#if SA_DEBUG
-  return sa_heap_malloc_zero(heap, size, false);
-#endif
-  if (sa_likely(size <= SA_DIRECT_MAX)) {
-    sa_page_t* page = sa_direct_page(heap, sa_wsize_of(size));
-    if (sa_likely(page->free != NULL)) return page_pop(page);
-  }
-  return sa_heap_malloc_generic(heap, size, false);
-}
+void* sa_heap_malloc_zero(sa_heap_t* heap, size_t size, bool zero) { return heap_malloc(heap, size, zero); }
 
-/* The generic path looks at the clock every this many calls (a vDSO call is cheap,
- * but not free), and collects the heap when the purge delay or the generic_collect
- * count says so: that is how freed memory goes back to the OS while a thread runs. */
-#define SA_CLOCK_CHECK_INTERVAL 64
+sa_decl_export void* sa_malloc(size_t size) { return heap_malloc(sa_heap_default, size, false); }
 
-sa_decl_noinline void sa_heap_collect_if_due(sa_heap_t* heap) {
-  sa_tld_t* tld = heap->tld;
-  int64_t now = sa_os_clock_ms();
-  bool count_due = atomic_load_explicit(&tld->heartbeat, memory_order_relaxed) % (uint64_t)sa_option_get(sa_option_generic_collect) < SA_CLOCK_CHECK_INTERVAL;
-  if (now < tld->next_collect_ms && !count_due) return;
-  long delay = sa_opt_purge_delay_ms > 0 ? sa_opt_purge_delay_ms : 1;
-  tld->next_collect_ms = now + delay;
-  sa_heap_collect(heap, false);
+/* An allocation by a thread whose exit clean-up has run: from the orphan heap. */
+static void* orphan_malloc(size_t size, bool zero) {
+  void* p = sa_heap_malloc_zero(sa_orphan_acquire(), size, zero);
+  sa_orphan_release();
+  return p;
 }
 
 /* Every allocation that is not a pop from a direct page ends up here. */
 sa_decl_noinline void* sa_heap_malloc_generic(sa_heap_t* heap, size_t size, bool zero) {
   if (sa_unlikely(heap == &sa_heap_empty)) {
-    if (sa_thread_has_exited()) return sa_orphan_malloc(size, 0, zero);
+    if (sa_thread_has_exited()) return orphan_malloc(size, zero);
     heap = sa_heap_for_thread();
     if (heap == NULL) {
       errno = ENOMEM;
@@ -102,7 +80,7 @@ sa_decl_noinline void* sa_heap_malloc_generic(sa_heap_t* heap, size_t size, bool
   tld->stats.malloc_slow++;
   sa_remote_batch_flush();
   if (sa_unlikely(atomic_load_explicit(&tld->poked, memory_order_relaxed))) sa_heap_poked(heap);
-  if (sa_unlikely(sa_heartbeat_tick(tld) % SA_CLOCK_CHECK_INTERVAL == 0)) sa_heap_collect_if_due(heap);
+  sa_heap_generic_tick(heap);
   if (atomic_load_explicit(&heap->notified, memory_order_relaxed) != NULL) {
     sa_heap_drain_notified(heap);
   }
@@ -176,9 +154,7 @@ void* sa_heap_realloc_zero(sa_heap_t* heap, void* p, size_t newsize, bool zero) 
   bool in_place = !move_smaller && (segment->kind == SA_PAGE_HUGE ? sa_huge_realloc(p, newsize + SA_DEBUG_TRAILER) != NULL
                                                                   : fits);
   if (in_place) {
-#if SA_DEBUG
     sa_debug_on_alloc(p, newsize);
-#endif
     return p;
   }
   void* q = sa_heap_malloc_zero(heap, newsize, false);
@@ -186,9 +162,7 @@ void* sa_heap_realloc_zero(sa_heap_t* heap, void* p, size_t newsize, bool zero) 
     /* Shrinking never fails: without memory for the smaller copy the block stays (a
      * huge one gives its tail back if it can; if not, it is simply larger). */
     if (segment->kind == SA_PAGE_HUGE) (void)sa_huge_realloc(p, newsize + SA_DEBUG_TRAILER);
-#if SA_DEBUG
     sa_debug_on_alloc(p, newsize);
-#endif
     return p;
   }
   if (q == NULL) return NULL; /* errno is ENOMEM; p stays valid */
@@ -234,11 +208,7 @@ size_t sa_usable_size_of(const void* p) {
 sa_decl_export size_t sa_usable_size(const void* p) {
   if (p == NULL) return 0;
   if (!sa_check_pointer(p, "malloc_usable_size")) return 0;
-#if SA_DEBUG
-  return sa_debug_usable_size(p);
-#else
-  return sa_usable_size_of(p);
-#endif
+  return SA_DEBUG ? sa_debug_usable_size(p) : sa_usable_size_of(p);
 }
 
 sa_decl_export size_t sa_good_size(size_t size) {

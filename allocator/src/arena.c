@@ -1,4 +1,4 @@
-/* arena.c: memory reserved at start-up (reserve_os_memory, reserve_huge_os_pages),
+/* arena.c (floor 4, see README.md): memory reserved at start-up (reserve_os_memory, reserve_huge_os_pages),
  * from which segments are carved before the OS is asked; with limit_os_alloc it is
  * the only memory segments come from. An arena is a run of segment-sized slots
  * with a bitmap of the used ones; a huge segment takes several neighbouring slots. */
@@ -6,13 +6,12 @@
 
 #define SA_ARENA_MAX 8
 #define SA_ARENA_MAX_SLOTS ((size_t)64 * 1024) /* 256 GiB of 4 MiB slots per arena */
-#define SA_GiB (SA_MiB * SA_KiB)
 
 typedef struct arena_s {
   uint8_t* start;
   size_t slot_count;
   bool large_pages; /* backed by huge OS pages: purged, never decommitted */
-  uint64_t used[SA_ARENA_MAX_SLOTS / 64];
+  uint64_t used[SA_ARENA_MAX_SLOTS / SA_BITS_PER_WORD];
 } arena_t;
 
 static arena_t arenas[SA_ARENA_MAX];
@@ -32,8 +31,8 @@ static void arena_add(void* start, size_t size, bool large_pages) {
 void sa_arenas_init(void) {
   long huge_pages = sa_option_get(sa_option_reserve_huge_os_pages);
   if (huge_pages > 0) {
-    size_t size = (size_t)huge_pages * SA_GiB;
-    void* p = sa_os_alloc_large_pages(size, SA_GiB, SA_GiB);
+    size_t size = (size_t)huge_pages * SA_GIANT_OS_PAGE_SIZE;
+    void* p = sa_mem_alloc_large_pages(size, SA_GIANT_OS_PAGE_SIZE, SA_GIANT_OS_PAGE_SIZE);
     if (p != NULL) {
       arena_add(p, size, true);
     } else {
@@ -44,19 +43,19 @@ void sa_arenas_init(void) {
   long reserve = sa_option_get(sa_option_reserve_os_memory);
   if (reserve > 0) {
     size_t size = sa_align_up((size_t)reserve, SA_SEGMENT_SIZE);
-    void* p = sa_os_alloc_aligned(size, SA_SEGMENT_SIZE, 0, true);
+    void* p = sa_mem_alloc_aligned(size, SA_SEGMENT_SIZE, 0, true);
     if (p != NULL) arena_add(p, size, false);
     else sa_warning("could not reserve %zu bytes of memory at start", size);
   }
 }
 
-static bool slot_used(const arena_t* arena, size_t slot) { return arena->used[slot / 64] >> (slot % 64) & 1; }
+static bool slot_used(const arena_t* arena, size_t slot) { return arena->used[slot / SA_BITS_PER_WORD] >> (slot % SA_BITS_PER_WORD) & 1; }
 
 static void slots_set(arena_t* arena, size_t first, size_t count, bool used) {
   for (size_t i = first; i < first + count; i++) {
-    uint64_t bit = (uint64_t)1 << (i % 64);
-    if (used) arena->used[i / 64] |= bit;
-    else arena->used[i / 64] &= ~bit;
+    uint64_t bit = (uint64_t)1 << (i % SA_BITS_PER_WORD);
+    if (used) arena->used[i / SA_BITS_PER_WORD] |= bit;
+    else arena->used[i / SA_BITS_PER_WORD] &= ~bit;
   }
 }
 
@@ -100,7 +99,7 @@ bool sa_arena_free(void* p, size_t size) {
   if (arena_count == 0) return false;
   arena_t* arena = arena_of(p);
   if (arena == NULL) return false;
-  sa_os_purge(p, size, !arena->large_pages);
+  sa_mem_purge(p, size, !arena->large_pages);
   size_t first = (size_t)((uint8_t*)p - arena->start) / SA_SEGMENT_SIZE;
   sa_lock_acquire(&arena_lock);
   slots_set(arena, first, (size + SA_SEGMENT_SIZE - 1) / SA_SEGMENT_SIZE, false);

@@ -47,7 +47,7 @@ static usage_t thread_usage(void) {
   for (sa_heap_t* h = heap->tld->heaps; h != NULL; h = h->next) {
     for (size_t bin = 0; bin < SA_BIN_COUNT; bin++) {
       if (bin == SA_BIN_HUGE) continue;
-      for (const sa_page_t* page = h->queues[bin].first; page != NULL; page = page->next) {
+      for (const sa_page_t* page = h->queues[bin].first; page != NULL; page = page->link.next) {
         u.pages++;
         u.used_bytes += (size_t)page->used * page->block_size;
         u.free_bytes += (size_t)(page->reserved - page->used) * page->block_size;
@@ -137,7 +137,7 @@ sa_decl_export int malloc_info(int options, FILE* fp) {
   if (heap != &sa_heap_empty) {
     for (sa_heap_t* h = heap->tld->heaps; h != NULL; h = h->next) {
       for (size_t bin = 0; bin < SA_BIN_HUGE; bin++) {
-        for (const sa_page_t* page = h->queues[bin].first; page != NULL; page = page->next) {
+        for (const sa_page_t* page = h->queues[bin].first; page != NULL; page = page->link.next) {
           free_count[bin] += page->reserved - page->used;
           free_bytes[bin] += (size_t)(page->reserved - page->used) * page->block_size;
         }

@@ -1,7 +1,8 @@
-/* heap.c: heaps, their collection, and their end (thread exit, delete, destroy). */
+/* heap.c: heaps (floor 6, see README.md): their set-up, their end (thread exit,
+ * delete, destroy), and the orphan heap of threads past their exit clean-up. */
 #include "internal.h"
 
-void sa_huge_heap_release(sa_heap_t* heap, bool free_blocks, sa_heap_t* new_owner); /* huge.c */
+__thread sa_heap_t* sa_heap_default __attribute__((tls_model("initial-exec"))) = (sa_heap_t*)&sa_heap_empty;
 
 void sa_heap_init(sa_heap_t* heap, sa_tld_t* tld, bool is_default) {
   memset(heap, 0, sizeof(*heap));
@@ -13,123 +14,15 @@ void sa_heap_init(sa_heap_t* heap, sa_tld_t* tld, bool is_default) {
   tld->heaps = heap;
 }
 
-/* Calls visit(heap, page) for every page of the heap; visit may remove the page. */
-static void heap_visit_queues(sa_heap_t* heap, size_t bins, void (*visit)(sa_heap_t*, sa_page_t*, void*), void* arg) {
-  for (size_t bin = 0; bin < bins; bin++) {
-    sa_page_t* page = heap->queues[bin].first;
-    while (page != NULL) {
-      sa_page_t* next = page->next;
-      visit(heap, page, arg);
-      page = next;
-    }
-  }
-}
-
-static void heap_visit_pages(sa_heap_t* heap, void (*visit)(sa_heap_t*, sa_page_t*, void*), void* arg) {
-  heap_visit_queues(heap, SA_BIN_COUNT, visit, arg);
-}
-
-static void collect_page(sa_heap_t* heap, sa_page_t* page, void* force) {
-  sa_page_collect(page, force != NULL);
-  if (page->used == 0) {
-    sa_page_free_to_segment(heap, page);
-  } else if ((page->flags & SA_PAGE_IN_FULL) && page->free != NULL) {
-    sa_page_unfull(heap, page);
-  }
-}
-
-/* Collects every page's frees; frees the empty pages; purges what is due. */
-static void collect_pages(sa_heap_t* heap, bool force) {
-  sa_heap_drain_notified(heap);
-  /* Full pages that got room have told us through the notified list (just drained
-   * into their bin queues): a routine collect need not walk the full queue. */
-  _Static_assert(SA_BIN_FULL == SA_BIN_COUNT - 1, "the full queue is the last");
-  heap_visit_queues(heap, force ? SA_BIN_COUNT : SA_BIN_FULL, collect_page, force ? heap : NULL);
-  sa_segments_purge_due(heap->tld, sa_os_clock_ms(), force);
-}
-
-void sa_heap_collect(sa_heap_t* heap, bool force) {
-  collect_pages(heap, force);
-  if (force) {
-    sa_segment_cache_flush(heap->tld, 0, false);
-    sa_segment_global_cache_flush();
-    sa_huge_cache_flush(true);
-  } else {
-    sa_huge_cache_flush(false);
-  }
-}
-
-/* ---- waking an owner that stays on the fast path ------------------------------------
- * Pages that other threads empty go back when their owner collects: on its generic
- * path, a page retirement, or its exit. An owner whose allocations all hit the
- * direct table and whose own frees never empty a page would keep them for ever.
- * So a thread whose remote free is the first into a page since the owner took the
- * page's list looks at the owner's heartbeat: if it has not moved for SA_POKE_IDLE_MS
- * (as this thread saw it, in a small memo), the owner is idle, and this thread points
- * the owner's direct table at the empty page. The owner's next small allocation
- * then takes the generic path, which collects, purges and puts the table back
- * (sa_heap_poked). The fast paths stay as they are; an active owner is never poked.
- * A poke that races with the owner rewriting an entry is not lost: the flag stays
- * set for its next generic call. */
-#define SA_POKE_MEMO 4 /* owners a thread watches at once */
-/* How long an owner's heartbeat must stand still for it to count as idle. Short:
- * a burst of remote frees takes a few milliseconds, an active owner ticks every few
- * dozen allocations. Not the purge delay: the frees of a burst would all be over. */
-#define SA_POKE_IDLE_MS 1
-
-typedef struct poke_memo_s {
-  sa_tld_t* tld;
-  uint64_t heartbeat; /* the owner's, when first seen unchanged */
-  int64_t since_ms;
-} poke_memo_t;
-
-static __thread poke_memo_t poke_memo[SA_POKE_MEMO] __attribute__((tls_model("initial-exec")));
-
-/* Whether the owner has shown no activity for `delay` ms, as far as we watched. */
-static bool owner_idle(sa_tld_t* tld) {
-  poke_memo_t* memo = &poke_memo[((uintptr_t)tld >> 6) % SA_POKE_MEMO];
-  uint64_t beat = atomic_load_explicit(&tld->heartbeat, memory_order_relaxed);
-  int64_t now = sa_os_clock_ms();
-  if (memo->tld != tld || memo->heartbeat != beat) {
-    *memo = (poke_memo_t){tld, beat, now};
-    return false;
-  }
-  return now - memo->since_ms >= SA_POKE_IDLE_MS;
-}
-static void direct_clear(sa_heap_t* heap) {
-  for (size_t w = 0; w <= SA_DIRECT_WORDS; w++) sa_direct_set(heap, w, (sa_page_t*)&sa_page_empty);
-}
-
-static void direct_restore(sa_heap_t* heap) {
-  for (size_t bin = 0; sa_bin_block_size(bin) <= SA_DIRECT_MAX; bin++) sa_heap_direct_update(heap, bin);
-}
-
-/* Called (by sa_thread_poke, under the lock of the live threads' list) with a live
- * thread's own heap. */
-void sa_heap_poke(sa_heap_t* heap) {
-  sa_tld_t* tld = heap->tld;
-  if (atomic_load_explicit(&tld->poked, memory_order_relaxed)) return;
-  if (!owner_idle(tld)) return;
-  atomic_store_explicit(&tld->poked, true, memory_order_relaxed);
-  direct_clear(heap); /* the thread's own heap: first-class ones may end at any time */
-}
-
-void sa_heap_poked(sa_heap_t* heap) {
-  sa_tld_t* tld = heap->tld;
-  atomic_store_explicit(&tld->poked, false, memory_order_relaxed);
-  for (sa_heap_t* h = tld->heaps; h != NULL; h = h->next) collect_pages(h, false);
-  /* Pages other threads emptied while it was idle: no later visit would purge them
-   * after the delay (it may stay on the fast path), so they go back at once. */
-  sa_segments_purge_due(tld, sa_os_clock_ms(), true);
-  for (sa_heap_t* h = tld->heaps; h != NULL; h = h->next) direct_restore(h);
-}
-
 /* ---- the end of a heap ------------------------------------------------------------ */
+
+static sa_page_queue_t* queue_of(sa_heap_t* heap, const sa_page_t* page) {
+  return (page->flags & SA_PAGE_IN_FULL) ? &heap->queues[SA_BIN_FULL] : &heap->queues[page->bin];
+}
 
 static void abandon_page(sa_heap_t* heap, sa_page_t* page, void* arg) {
   (void)arg;
-  sa_page_queue_t* queue = (page->flags & SA_PAGE_IN_FULL) ? &heap->queues[SA_BIN_FULL] : &heap->queues[page->bin];
-  sa_page_queue_remove(heap, queue, page);
+  sa_page_queue_remove(queue_of(heap, page), page);
   page->flags &= (uint8_t)~SA_PAGE_IN_FULL;
   sa_page_sync_owner(page);
   sa_page_set_notify(page, SA_NOTIFY_NONE, false); /* waits out a remote free that is notifying */
@@ -138,8 +31,7 @@ static void abandon_page(sa_heap_t* heap, sa_page_t* page, void* arg) {
 }
 
 static void move_page(sa_heap_t* heap, sa_page_t* page, void* target) {
-  sa_page_queue_t* queue = (page->flags & SA_PAGE_IN_FULL) ? &heap->queues[SA_BIN_FULL] : &heap->queues[page->bin];
-  sa_page_queue_remove(heap, queue, page);
+  sa_page_queue_remove(queue_of(heap, page), page);
   sa_stat_decrease(&heap->tld->stats.bin_pages[page->bin], 1);
   sa_page_adopt((sa_heap_t*)target, page);
 }
@@ -164,9 +56,9 @@ void sa_heap_thread_done(sa_heap_t* heap) {
   sa_tld_t* tld = heap->tld;
   /* Every heap of the thread ends with it: collect what is free, abandon the rest. */
   for (sa_heap_t* h = tld->heaps; h != NULL; h = h->next) {
-    collect_pages(h, true);
+    sa_heap_collect_pages(h, true);
     sa_heap_drain_notified(h);
-    heap_visit_pages(h, abandon_page, NULL);
+    sa_heap_visit(h, SA_BIN_COUNT, abandon_page, NULL);
     sa_huge_heap_release(h, false, NULL);
   }
   sa_segments_abandon_publish(tld);
@@ -196,22 +88,8 @@ static void unstick_page(sa_heap_t* heap, sa_page_t* page, void* arg) {
   }
 }
 
-void sa_heaps_fork_child(sa_tld_t* threads) {
-  for (sa_tld_t* tld = threads; tld != NULL; tld = tld->all_next) {
-    for (sa_heap_t* h = tld->heaps; h != NULL; h = h->next) heap_visit_pages(h, unstick_page, NULL);
-  }
-}
-
-sa_decl_export sa_heap_t* sa_heap_new(void) {
-  sa_heap_t* owner = sa_heap_for_thread();
-  if (owner == NULL) return NULL;
-  sa_heap_t* heap = sa_metadata_alloc(sizeof(sa_heap_t));
-  if (heap == NULL) {
-    errno = ENOMEM;
-    return NULL;
-  }
-  sa_heap_init(heap, owner->tld, false);
-  return heap;
+void sa_heaps_fork_child(sa_tld_t* tld) {
+  for (sa_heap_t* h = tld->heaps; h != NULL; h = h->next) sa_heap_visit(h, SA_BIN_COUNT, unstick_page, NULL);
 }
 
 static bool heap_is_deletable(sa_heap_t* heap, const char* operation) {
@@ -234,7 +112,7 @@ sa_decl_export void sa_heap_delete(sa_heap_t* heap) {
   if (!heap_is_deletable(heap, "sa_heap_delete")) return;
   sa_heap_t* target = heap->tld->heap_default;
   sa_heap_drain_notified(heap);
-  heap_visit_pages(heap, move_page, target);
+  sa_heap_visit(heap, SA_BIN_COUNT, move_page, target);
   /* A remote free may have linked a page into our list just before it moved. */
   sa_heap_drain_notified(heap);
   sa_huge_heap_release(heap, false, target);
@@ -244,20 +122,12 @@ sa_decl_export void sa_heap_delete(sa_heap_t* heap) {
 sa_decl_export void sa_heap_destroy(sa_heap_t* heap) {
   if (!heap_is_deletable(heap, "sa_heap_destroy")) return;
   sa_heap_drain_notified(heap);
-  heap_visit_pages(heap, destroy_page, NULL);
+  sa_heap_visit(heap, SA_BIN_COUNT, destroy_page, NULL);
   sa_huge_heap_release(heap, true, NULL);
   /* An explicit release of a whole arena: give its memory back now, not after the
    * purge delay. */
   sa_segments_purge_due(heap->tld, sa_os_clock_ms(), sa_opt_purge_delay_ms >= 0);
   heap_release(heap);
-}
-
-sa_decl_export sa_heap_t* sa_heap_get_default(void) { return sa_heap_for_thread(); }
-
-sa_decl_export sa_heap_t* sa_heap_set_default(sa_heap_t* heap) {
-  sa_heap_t* previous = sa_heap_for_thread();
-  if (heap != NULL && heap->thread_id == sa_thread_id()) sa_heap_default = heap;
-  return previous;
 }
 
 sa_decl_export bool sa_heap_contains(const sa_heap_t* heap, const void* p) {
@@ -278,7 +148,7 @@ static sa_heap_t orphan_heap;
 static sa_tld_t orphan_tld;
 static bool orphan_ready;
 
-static sa_heap_t* orphan_heap_locked(void) {
+sa_heap_t* sa_orphan_acquire(void) {
   sa_lock_acquire(&orphan_lock);
   if (!orphan_ready) {
     orphan_tld.thread_id = SA_ORPHAN_THREAD_ID;
@@ -289,35 +159,13 @@ static sa_heap_t* orphan_heap_locked(void) {
   return &orphan_heap;
 }
 
-void* sa_orphan_malloc(size_t size, size_t alignment, bool zero) {
-  sa_heap_t* heap = orphan_heap_locked();
-  void* p = alignment == 0 ? sa_heap_malloc_zero(heap, size, zero) : sa_heap_malloc_aligned_zero(heap, size, alignment, zero);
-  sa_lock_release(&orphan_lock);
-  return p;
-}
+void sa_orphan_release(void) { sa_lock_release(&orphan_lock); }
 
-static void orphan_collect(bool force) {
+void sa_orphan_collect(bool force) {
   if (!orphan_ready) return;
-  sa_heap_collect(orphan_heap_locked(), force);
-  sa_lock_release(&orphan_lock);
+  sa_heap_collect(sa_orphan_acquire(), force);
+  sa_orphan_release();
 }
 
 void sa_orphan_fork_prepare(void) { sa_lock_acquire(&orphan_lock); }
 void sa_orphan_fork_release(void) { sa_lock_release(&orphan_lock); }
-
-sa_decl_export void sa_collect(bool force) {
-  /* Ours and idle threads' batches: their blocks pin pages (ours among them). */
-  sa_remote_batches_flush_all();
-  orphan_collect(force);
-  sa_heap_t* heap = sa_heap_default;
-  if (heap == &sa_heap_empty) {
-    sa_huge_cache_flush(force);
-    return;
-  }
-  for (sa_heap_t* h = heap->tld->heaps; h != NULL; h = h->next) sa_heap_collect(h, force);
-  if (force) {
-    /* Take over (and so release) what exited threads left behind. */
-    sa_segments_reclaim(heap->tld->heap_default, (size_t)-1);
-    sa_heap_collect(heap->tld->heap_default, true);
-  }
-}

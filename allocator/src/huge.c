@@ -1,4 +1,5 @@
-/* huge.c: blocks larger than SA_LARGE_OBJ_MAX, each in a segment of its own.
+/* huge.c: blocks larger than SA_LARGE_OBJ_MAX, each in a segment of its own
+ * (floor 5, see README.md).
  *
  * The block follows the segment header (rounded up to the requested alignment).
  * An alignment of a segment or more puts the block exactly one segment past the
@@ -25,7 +26,7 @@ static sa_lock_t huge_lock = SA_LOCK_INIT;
 static huge_cache_slot_t huge_cache[SA_HUGE_CACHE_SLOTS];
 static size_t huge_cache_bytes;
 /* Every live huge page, so that a heap can be destroyed with its huge blocks. */
-static sa_page_t* huge_live;
+static sa_list_t huge_live; /* by page->link */
 
 /* Keeps the huge-byte statistics: + at allocation, - at free, both at a resize. */
 static void huge_count(const sa_page_t* page, int64_t delta) {
@@ -39,18 +40,9 @@ static size_t huge_header_size(void) {
   return sa_align_up(sizeof(sa_segment_t) + sizeof(sa_page_t), sa_os_page_size()) + SA_GUARD_SIZE;
 }
 
-static void live_push(sa_page_t* page) {
-  page->prev = NULL;
-  page->next = huge_live;
-  if (huge_live != NULL) huge_live->prev = page;
-  huge_live = page;
-}
+static void live_push(sa_page_t* page) { SA_LIST_PUSH_FRONT(&huge_live, page, link); }
 
-static void live_remove(sa_page_t* page) {
-  if (page->prev != NULL) page->prev->next = page->next;
-  else huge_live = page->next;
-  if (page->next != NULL) page->next->prev = page->prev;
-}
+static void live_remove(sa_page_t* page) { SA_LIST_REMOVE(&huge_live, page, link); }
 
 /* Purges cached segments older than the purge delay (lock held). */
 static void cache_age(int64_t now_ms) {
@@ -59,7 +51,7 @@ static void cache_age(int64_t now_ms) {
     huge_cache_slot_t* slot = &huge_cache[i];
     if (slot->segment == NULL || slot->purged || now_ms - slot->freed_ms < sa_opt_purge_delay_ms) continue;
     size_t header = huge_header_size();
-    sa_os_purge((uint8_t*)slot->segment + header, slot->segment->size - header,
+    sa_mem_purge((uint8_t*)slot->segment + header, slot->segment->size - header,
                 sa_option_is_enabled(sa_option_purge_decommits));
     slot->purged = true;
   }
@@ -136,7 +128,7 @@ void* sa_huge_alloc(sa_heap_t* heap, size_t size, size_t alignment, bool zero) {
        * address is free, and another thread's new segment may be mapped there and
        * marked (clearing the mark afterwards would unmark that one). */
       sa_segment_map_mark(segment, false);
-      sa_segment_t* grown = sa_os_grow_aligned(segment, segment->size, total, SA_SEGMENT_SIZE, 0);
+      sa_segment_t* grown = sa_mem_grow_aligned(segment, segment->size, total, SA_SEGMENT_SIZE, 0);
       if (grown == NULL) {
         sa_segment_unmap(segment);
         segment = NULL;
@@ -167,7 +159,7 @@ void* sa_huge_alloc(sa_heap_t* heap, size_t size, size_t alignment, bool zero) {
   segment->large_pages = large_pages;
   segment->cookie = (uintptr_t)segment ^ sa_process_key;
   segment->size = mapped;
-  segment->page_shift = 63; /* every offset maps to page 0 */
+  segment->page_shift = SA_HUGE_PAGE_SHIFT; /* every offset maps to page 0 */
   segment->kind = SA_PAGE_HUGE;
   segment->page_count = 1;
   segment->used = 1;
@@ -218,7 +210,7 @@ void* sa_huge_realloc(void* p, size_t newsize) {
   if (total == segment->size) return p;
   if (total < segment->size && total >= segment->size / 2) return p; /* not worth a call */
   if (sa_arena_contains(segment)) return total <= segment->size ? p : NULL; /* slots stay as they are */
-  if (sa_os_remap(segment, segment->size, total) != segment) return NULL;
+  if (sa_mem_remap(segment, segment->size, total) != segment) return NULL;
   segment->size = total;
   huge_count(page, (int64_t)(total - offset) - (int64_t)page->block_size);
   page->block_size = total - offset;
@@ -246,13 +238,13 @@ void sa_huge_cache_flush(bool force) {
 void sa_huge_heap_release(sa_heap_t* heap, bool free_blocks, sa_heap_t* new_owner) {
   sa_page_t* doomed = NULL;
   sa_lock_acquire(&huge_lock);
-  for (sa_page_t* page = huge_live; page != NULL;) {
-    sa_page_t* next = page->next;
+  for (sa_page_t* page = huge_live.first; page != NULL;) {
+    sa_page_t* next = page->link.next;
     if (atomic_load_explicit(&page->heap, memory_order_relaxed) == heap) {
       if (free_blocks) {
         live_remove(page);
         huge_count(page, -(int64_t)page->block_size);
-        page->next = doomed;
+        page->link.next = doomed; /* out of the list: a stack of its own */
         doomed = page;
       } else {
         atomic_store_explicit(&page->heap, new_owner, memory_order_relaxed);
@@ -262,7 +254,7 @@ void sa_huge_heap_release(sa_heap_t* heap, bool free_blocks, sa_heap_t* new_owne
   }
   sa_lock_release(&huge_lock);
   while (doomed != NULL) {
-    sa_page_t* next = doomed->next;
+    sa_page_t* next = doomed->link.next;
     sa_segment_unmap(sa_segment_of(doomed->start));
     doomed = next;
   }

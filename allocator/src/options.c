@@ -1,4 +1,4 @@
-/* options.c: run-time options. One table, one row per option: the single source of
+/* options.c: run-time options (floor 3, see README.md). One table, one row per option: the single source of
  * truth for the environment lookup, the verbose listing and the README's table.
  * Reading them allocates nothing (it walks `environ` itself). */
 #include <stdlib.h>
@@ -21,14 +21,6 @@ typedef struct option_desc_s {
   const char* name;
   const char* description;
 } option_desc_t;
-
-/* The debug and secure builds report misuse and abort on it by default; release
- * stays quiet. */
-#if SA_DEBUG || SA_SECURE
-#define SA_CHECKED 1
-#else
-#define SA_CHECKED 0
-#endif
 
 /* Remote frees gathered per push: enough to cut the atomics 30-fold, few enough
  * that a thread that goes quiet holds back little. */
@@ -58,11 +50,10 @@ static option_desc_t options[_sa_option_count] = {
                               "frees into another thread's page gathered before one push (0/1: none)"},
 };
 
-/* Copies of the options the slow paths read often. */
+/* Copies of the options the slow paths read often (the error policy's two are
+ * base.c's: sa_error reads them). */
 long sa_opt_purge_delay_ms = 10;
 long sa_opt_segment_cache = 4;
-long sa_opt_abort_on_error = SA_CHECKED;
-long sa_opt_show_errors = SA_CHECKED;
 long sa_opt_remote_batch = SA_REMOTE_BATCH_DEFAULT;
 
 static void refresh_cached(void) {

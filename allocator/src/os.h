@@ -1,7 +1,11 @@
-/* os.h: the one narrow interface between shardalloc and the operating system.
- * os/linux.c implements it for Linux (and other POSIX systems with mmap/madvise).
- * Every function is safe to call before the allocator is initialised and never
- * allocates through malloc. */
+/* os.h: the port, the one narrow interface between shardalloc and the operating
+ * system (floor 0, see README.md). os/linux.c implements it for Linux and other
+ * POSIX systems with mmap/madvise; a port to another system is one new file.
+ *
+ * These are primitives only: no statistics, options, fault injection or placement
+ * policy (those are memory.c's, the floor above). Every function keeps errno as it
+ * was unless it says otherwise, is safe to call before the allocator is
+ * initialised, and never allocates through malloc. */
 #ifndef SA_OS_H
 #define SA_OS_H
 
@@ -15,39 +19,28 @@ void sa_os_init(void);
 /* The OS page size (4 KiB here; 16 KiB or 64 KiB on some aarch64 systems). */
 size_t sa_os_page_size(void);
 
-/* Maps `size` bytes (a multiple of the page size) of zeroed memory whose address p
- * satisfies (p + offset) % alignment == 0; alignment is a power of two. With
- * `commit` the memory is read-write at once, else inaccessible until sa_os_commit.
- * Returns NULL (errno ENOMEM) on failure. */
-void* sa_os_alloc_aligned(size_t size, size_t alignment, size_t offset, bool commit);
+/* Maps `size` bytes of zeroed memory near `hint` (NULL: anywhere), read-write with
+ * `commit`, else inaccessible. huge_page_size 0 maps normal pages, reserved lazily;
+ * else huge OS pages of that size (2 MiB, 1 GiB), reserved at once. NULL on failure
+ * (errno then is the system's). */
+void* sa_os_map(void* hint, size_t size, bool commit, size_t huge_page_size);
 
-/* Maps `size` bytes of huge OS pages of `page_size` (2 MiB or 1 GiB), aligned to
- * `alignment` (a multiple of page_size); NULL when the system has none to give. */
-void* sa_os_alloc_large_pages(size_t size, size_t alignment, size_t page_size);
+/* Unmaps [p, p + size); false (errno set) if the OS refused. */
+bool sa_os_unmap(void* p, size_t size);
 
-/* Makes reserved memory read-write, or inaccessible again (dropping its contents).
- * Return false if the OS refused. */
-bool sa_os_commit(void* p, size_t size);
-bool sa_os_decommit(void* p, size_t size);
+/* Makes mapped memory read-write (true) or inaccessible (false). */
+bool sa_os_protect(void* p, size_t size, bool read_write);
 
-/* Unmaps memory from sa_os_alloc_aligned (or a page-aligned part of it), of which
- * `committed` bytes were read-write (for the statistics). */
-void sa_os_free(void* p, size_t size, size_t committed);
+/* Lets the OS drop the contents of these pages: at once (`now`: they read back as
+ * zero) or lazily (they read back as zero or as they were). The mapping stays. */
+bool sa_os_discard(void* p, size_t size, bool now);
 
-/* Tells the OS it may drop the contents of these pages (they read back as zero or
- * as their old contents; the mapping stays usable). Used to give memory back.
- * `decommit` asks for the contents to be dropped at once (MADV_DONTNEED) rather
- * than lazily (MADV_FREE). Returns false if the OS refused. */
-bool sa_os_purge(void* p, size_t size, bool decommit);
+/* Grows or shrinks a mapping where it stands; false if it cannot. */
+bool sa_os_resize(void* p, size_t old_size, size_t new_size);
 
-/* Grows or shrinks a mapping, moving it if needed; NULL if it cannot. The result
- * keeps the old alignment only when it did not move. */
-void* sa_os_remap(void* p, size_t old_size, size_t new_size);
-
-/* Grows a mapping to new_size at an address p' with (p' + offset) % alignment == 0,
- * moving its pages (no copy, no new faults for them) if it cannot grow in place.
- * Returns the new address, or NULL (the old mapping then stays as it was). */
-void* sa_os_grow_aligned(void* p, size_t old_size, size_t new_size, size_t alignment, size_t offset);
+/* Moves the pages of [p, p + size) to `target` (replacing what was mapped there),
+ * without copying; false if the OS refused. */
+bool sa_os_move(void* p, size_t size, void* target);
 
 /* Asks for (enable) or against transparent huge pages on this range (a hint). */
 void sa_os_advise_thp(void* p, size_t size, bool enable);
@@ -62,9 +55,5 @@ bool sa_os_barrier_all_threads(void);
 
 /* Monotonic milliseconds, for the purge delay. */
 int64_t sa_os_clock_ms(void);
-
-/* Fault injection for tests: while `countdown` is positive it is decremented by
- * every call that maps memory; the call that brings it to zero fails. */
-extern _Atomic(long) sa_os_fail_countdown;
 
 #endif /* SA_OS_H */

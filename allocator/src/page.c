@@ -1,35 +1,28 @@
-/* page.c: pages and the heap's page queues. A heap keeps one queue per bin of
- * pages that may have free blocks, plus a `full` queue of pages that had none the
- * last time we looked; the direct table points at the front page of each small bin. */
+/* page.c: pages and the heap's page queues (floor 5, see README.md). A heap keeps
+ * one queue per bin of pages that may have free blocks, plus a `full` queue of
+ * pages that had none the last time we looked; the direct table points at the
+ * front page of each small bin. */
 #include "internal.h"
+
+/* The empty page: no free block, so that a fast path that finds it takes the
+ * generic path. Every direct entry of the empty heap points at it, set up by a
+ * constant initializer: a thread's heap pointer starts at the empty heap, so its
+ * first malloc needs no initialisation check. */
+const sa_page_t sa_page_empty;
+#define SA_EMPTY_2 (sa_page_t*)&sa_page_empty, (sa_page_t*)&sa_page_empty
+#define SA_EMPTY_8 SA_EMPTY_2, SA_EMPTY_2, SA_EMPTY_2, SA_EMPTY_2
+#define SA_EMPTY_32 SA_EMPTY_8, SA_EMPTY_8, SA_EMPTY_8, SA_EMPTY_8
+#define SA_EMPTY_128 SA_EMPTY_32, SA_EMPTY_32, SA_EMPTY_32, SA_EMPTY_32
+const sa_heap_t sa_heap_empty = {.pages_direct = {SA_EMPTY_128, (sa_page_t*)&sa_page_empty}};
+_Static_assert(SA_DIRECT_WORDS + 1 == 129, "the empty heap's initializer covers 129 direct entries");
 
 /* ---- queues ----------------------------------------------------------------------- */
 
-void sa_page_queue_remove(sa_heap_t* heap, sa_page_queue_t* queue, sa_page_t* page) {
-  (void)heap;
-  if (page->prev != NULL) page->prev->next = page->next;
-  if (page->next != NULL) page->next->prev = page->prev;
-  if (queue->first == page) queue->first = page->next;
-  if (queue->last == page) queue->last = page->prev;
-  page->next = page->prev = NULL;
-}
+void sa_page_queue_remove(sa_page_queue_t* queue, sa_page_t* page) { SA_LIST_REMOVE(queue, page, link); }
 
-void sa_page_queue_push_front(sa_heap_t* heap, sa_page_queue_t* queue, sa_page_t* page) {
-  (void)heap;
-  page->prev = NULL;
-  page->next = queue->first;
-  if (queue->first != NULL) queue->first->prev = page;
-  else queue->last = page;
-  queue->first = page;
-}
+void sa_page_queue_push_front(sa_page_queue_t* queue, sa_page_t* page) { SA_LIST_PUSH_FRONT(queue, page, link); }
 
-static void page_queue_push_back(sa_page_queue_t* queue, sa_page_t* page) {
-  page->next = NULL;
-  page->prev = queue->last;
-  if (queue->last != NULL) queue->last->next = page;
-  else queue->first = page;
-  queue->last = page;
-}
+static void page_queue_push_back(sa_page_queue_t* queue, sa_page_t* page) { SA_LIST_PUSH_BACK(queue, page, link); }
 
 /* The direct table maps every word size of a small bin to that bin's front page
  * (or the static empty page), so that malloc needs no test beyond `free != NULL`. */
@@ -141,10 +134,6 @@ void sa_page_collect(sa_page_t* page, bool force) {
 
 /* Carves up to SA_EXTEND_BYTES of not-yet-used blocks into the free list; memory
  * is touched only as the page actually fills. */
-#ifndef SA_RANDOM_RUN_BYTES
-#define SA_RANDOM_RUN_BYTES 128
-#endif
-/* two cache lines: the adjacent-line prefetcher's unit */
 
 static void page_extend(sa_page_t* page, sa_tld_t* tld) {
   size_t count = SA_EXTEND_BYTES / page->block_size;
@@ -188,19 +177,14 @@ static void page_extend(sa_page_t* page, sa_tld_t* tld) {
   sa_link_set(page, (sa_block_t*)p, NULL);
   sa_block_t* head = (sa_block_t*)first;
 #endif
-#if SA_DEBUG
-  /* Fresh blocks: forget any trailer an earlier use of this memory left behind. */
-  for (size_t i = 0; i < count; i++) {
-    *(uint64_t*)(first + (i + 1) * page->block_size - SA_DEBUG_TRAILER) = 0;
-  }
-#endif
+  sa_debug_on_extend(page, first, count);
   page->free = head;
   page->capacity += (uint32_t)count;
   tld->stats.page_extend++;
 }
 
 static void page_to_full(sa_heap_t* heap, sa_page_queue_t* queue, sa_page_t* page) {
-  sa_page_queue_remove(heap, queue, page);
+  sa_page_queue_remove(queue, page);
   page_queue_push_back(&heap->queues[SA_BIN_FULL], page);
   page->flags |= SA_PAGE_IN_FULL;
   sa_page_sync_owner(page);
@@ -213,7 +197,7 @@ static void page_to_full(sa_heap_t* heap, sa_page_queue_t* queue, sa_page_t* pag
 }
 
 void sa_page_unfull(sa_heap_t* heap, sa_page_t* page) {
-  sa_page_queue_remove(heap, &heap->queues[SA_BIN_FULL], page);
+  sa_page_queue_remove(&heap->queues[SA_BIN_FULL], page);
   page->flags &= (uint8_t)~SA_PAGE_IN_FULL;
   sa_page_sync_owner(page);
   page_queue_push_back(&heap->queues[page->bin], page);
@@ -248,37 +232,37 @@ static sa_page_t* page_fresh(sa_heap_t* heap, size_t bin) {
 #if SA_SECURE_ENCODED_LISTS
   sa_secure_page_init(page);
 #endif
-  sa_page_queue_push_front(heap, &heap->queues[bin], page);
+  sa_page_queue_push_front(&heap->queues[bin], page);
   sa_stat_increase(&heap->tld->stats.bin_pages[bin], 1);
+  return page;
+}
+
+/* The first page of the queue with a free block, collecting, extending and moving
+ * full ones to the full queue on the way; NULL if none. */
+static inline sa_page_t* queue_find(sa_heap_t* heap, sa_page_queue_t* queue) {
+  sa_page_t* page = queue->first;
+  while (page != NULL) {
+    sa_page_t* next = page->link.next;
+    sa_page_collect(page, false);
+    if (page->free != NULL) break;
+    if (page->capacity < page->reserved) {
+      page_extend(page, heap->tld);
+      break;
+    }
+    page_to_full(heap, queue, page);
+    page = next;
+  }
   return page;
 }
 
 sa_page_t* sa_page_find_free(sa_heap_t* heap, size_t bin) {
   sa_assert(bin <= SA_BIN_LARGEST);
   sa_page_queue_t* queue = &heap->queues[bin];
-  sa_page_t* page = queue->first;
-  for (int attempt = 0;; attempt++) {
-    while (page != NULL) {
-      sa_page_t* next = page->next;
-      sa_page_collect(page, false);
-      if (page->free != NULL) break;
-      if (page->capacity < page->reserved) {
-        page_extend(page, heap->tld);
-        break;
-      }
-      page_to_full(heap, queue, page);
-      page = next;
-    }
-    if (page != NULL || attempt > 0) break;
-    /* Before taking a fresh page, adopt what exited threads left behind: into the
-     * thread's own heap only, since a first-class heap may be destroyed with all its
-     * pages, and those hold other threads' live blocks. */
-    if (!heap->is_default || atomic_load_explicit(&sa_abandoned_count, memory_order_relaxed) == 0 ||
-        sa_segments_reclaim(heap, (size_t)sa_option_get(sa_option_max_segment_reclaim)) == 0) {
-      break;
-    }
-    page = queue->first;
-  }
+  sa_page_t* page = queue_find(heap, queue);
+  /* Before taking a fresh page, adopt what exited threads left behind: into the
+   * thread's own heap only, since a first-class heap may be destroyed with all its
+   * pages, and those hold other threads' live blocks. */
+  if (page == NULL && heap->is_default && sa_hook_reclaim_for_page(heap)) page = queue_find(heap, queue);
   if (page == NULL) {
     page = page_fresh(heap, bin);
     if (page == NULL) {
@@ -287,8 +271,8 @@ sa_page_t* sa_page_find_free(sa_heap_t* heap, size_t bin) {
     }
     page_extend(page, heap->tld);
   } else if (page != queue->first) {
-    sa_page_queue_remove(heap, queue, page);
-    sa_page_queue_push_front(heap, queue, page);
+    sa_page_queue_remove(queue, page);
+    sa_page_queue_push_front(queue, page);
   }
   sa_heap_direct_update(heap, bin);
   return page;
@@ -319,29 +303,9 @@ void sa_page_free_to_segment(sa_heap_t* heap, sa_page_t* page) {
   sa_page_set_notify(page, SA_NOTIFY_NONE, false);
   sa_page_queue_t* queue = (page->flags & SA_PAGE_IN_FULL) ? &heap->queues[SA_BIN_FULL] : &heap->queues[page->bin];
   bool was_first = queue->first == page;
-  sa_page_queue_remove(heap, queue, page);
+  sa_page_queue_remove(queue, page);
   sa_stat_decrease(&heap->tld->stats.bin_pages[page->bin], 1);
   if (was_first && !(page->flags & SA_PAGE_IN_FULL)) sa_heap_direct_update(heap, page->bin);
   atomic_store_explicit(&page->heap, NULL, memory_order_relaxed);
   sa_segment_page_free(heap->tld, page);
-}
-
-/* Page retirements between looks at the clock when purges are pending. */
-#define SA_RETIRE_CLOCK_INTERVAL 16
-
-/* The page has no block in use. Keep it when it is the only page of its bin (so a
- * thread that allocates and frees one object at a time does not thrash), free it
- * to its segment otherwise. Kept pages are freed by the next heap collection. */
-void sa_page_retire(sa_heap_t* heap, sa_page_t* page) {
-  int saved_errno = errno;
-  sa_page_queue_t* queue = &heap->queues[page->bin];
-  bool keep = !(page->flags & SA_PAGE_IN_FULL) && queue->first == page && queue->last == page &&
-              page->block_size <= SA_MEDIUM_OBJ_MAX;
-  if (!keep) sa_page_free_to_segment(heap, page);
-  /* A thread that only frees, or allocates from pages it already has, never takes
-   * the generic path: let it collect (pages other threads emptied) and purge what is
-   * due from here now and then. */
-  sa_tld_t* tld = heap->tld;
-  if (sa_heartbeat_tick(tld) % SA_RETIRE_CLOCK_INTERVAL == 0) sa_heap_collect_if_due(heap);
-  errno = saved_errno;
 }

@@ -1,40 +1,13 @@
 /* secure.c: the slow parts of the secure build's protections (secure.h): keys, the
- * checks of every free, guard pages, random addresses. Compiled into the secure
- * build only. */
-#include <sys/mman.h>
-#include <sys/random.h>
-
+ * checks of every free, guard pages (the random generator is base.c's, random
+ * addresses memory.c's). Compiled into the secure build only. */
 #include "internal.h"
-
-/* ---- randomness ------------------------------------------------------------------
- * A per-thread splitmix64 generator: not a cryptographic one, but seeded from the
- * OS per thread, and its outputs (keys, orders, addresses) never leave the process. */
-static __thread uint64_t random_state __attribute__((tls_model("initial-exec")));
-
-static uint64_t mix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-uint64_t sa_secure_random(void) {
-  if (sa_unlikely(random_state == 0)) {
-    uint64_t seed = 0;
-    int saved = errno;
-    if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed)) seed = 0;
-    errno = saved;
-    seed ^= sa_process_key ^ (uint64_t)sa_thread_id() ^ (uint64_t)sa_os_clock_ms() << 20;
-    random_state = seed | 1;
-  }
-  random_state += 0x9E3779B97F4A7C15ull;
-  return mix64(random_state);
-}
 
 /* ---- pages -------------------------------------------------------------------------- */
 
 void sa_secure_page_init(sa_page_t* page) {
   page->keys[0] = sa_secure_random();
-  page->keys[1] = 1 + sa_secure_random() % 63;
+  page->keys[1] = 1 + sa_secure_random() % (SA_BITS_PER_WORD - 1);
   /* block_size = m << k with m odd; m's inverse mod 2^64 by Newton's iteration (each
    * step doubles the correct low bits: 3 from x = m, then 6, 12, 24, 48, 96). */
   size_t size = page->block_size;
@@ -109,41 +82,4 @@ bool sa_secure_check_free(const void* p) {
   sa_block_t* next = sa_link_get(page, (const sa_block_t*)p);
   if (sa_unlikely(next == NULL || sa_page_is_block(page, next))) return double_free(page, (const sa_block_t*)p);
   return true;
-}
-
-/* ---- guard pages -------------------------------------------------------------------- */
-
-void sa_secure_protect_guard(void* p) {
-  int saved = errno;
-  if (sa_os_page_size() == SA_GUARD_SIZE) mprotect(p, SA_GUARD_SIZE, PROT_NONE);
-  errno = saved;
-}
-
-void sa_secure_unguard(void* p, size_t size) {
-  int saved = errno;
-  mprotect(p, size, PROT_READ | PROT_WRITE);
-  errno = saved;
-}
-
-/* The page after the largest header (segment.c, segment_header_size) and the
- * segment's last page. Large OS pages cannot be split: they keep no guards. */
-void sa_secure_guard_segment(sa_segment_t* segment) {
-  if (segment->large_pages) return;
-  size_t header = sa_align_up(sizeof(sa_segment_t) + SA_SMALL_PAGES_PER_SEGMENT * sizeof(sa_page_t), 4 * SA_KiB);
-  sa_secure_protect_guard((uint8_t*)segment + header);
-  sa_secure_protect_guard((uint8_t*)segment + SA_SEGMENT_SIZE - SA_GUARD_SIZE);
-}
-
-/* ---- addresses ------------------------------------------------------------------------
- * A hint anywhere in [2^40, 2^46): below the 47-bit user space limit and the segment
- * map's 48 bits, above where the program, its libraries and the brk heap lie. The
- * kernel takes it when the range is free; the caller falls back otherwise. */
-#define SA_RANDOM_BASE ((uintptr_t)1 << 40)
-#define SA_RANDOM_SPAN ((uintptr_t)1 << 46) - SA_RANDOM_BASE
-
-uintptr_t sa_secure_map_hint(size_t size, size_t alignment, size_t offset) {
-  (void)offset;
-  if (size >= SA_RANDOM_SPAN / 2) return 0;
-  uintptr_t hint = SA_RANDOM_BASE + (uintptr_t)(sa_secure_random() % (SA_RANDOM_SPAN - size));
-  return (hint & ~(uintptr_t)(alignment - 1)) + size; /* map_aligned maps just below the hint */
 }

@@ -45,7 +45,7 @@
 
 /* The guard page size: the OS page of x86-64 and most aarch64 Linux systems. A
  * system with bigger pages gets no guard (mprotect refuses; the layout stays). */
-#define SA_GUARD_SIZE (SA_SECURE_GUARD_PAGES ? (size_t)4096 : 0)
+#define SA_GUARD_SIZE (SA_SECURE_GUARD_PAGES ? SA_OS_PAGE_MIN : 0)
 
 /* ---- free-list links ----------------------------------------------------------
  * encoded = rotl(next ^ keys[0], r) ^ block, r = keys[1] in 1..63. The block's own
@@ -57,13 +57,13 @@ static inline unsigned sa_link_rotation(const sa_page_t* page) { return (unsigne
 static inline sa_block_t* sa_link_get(const sa_page_t* page, const sa_block_t* block) {
   uintptr_t x = (uintptr_t)block->next ^ (uintptr_t)block;
   unsigned r = sa_link_rotation(page);
-  x = (x >> r) | (x << (64 - r));
+  x = (x >> r) | (x << (SA_BITS_PER_WORD - r));
   return (sa_block_t*)(x ^ page->keys[0]);
 }
 static inline void sa_link_set(const sa_page_t* page, sa_block_t* block, const sa_block_t* next) {
   uintptr_t x = (uintptr_t)next ^ page->keys[0];
   unsigned r = sa_link_rotation(page);
-  x = (x << r) | (x >> (64 - r));
+  x = (x << r) | (x >> (SA_BITS_PER_WORD - r));
   block->next = (sa_block_t*)(x ^ (uintptr_t)block);
 }
 #else
@@ -84,29 +84,18 @@ static inline void sa_link_set(const sa_page_t* page, sa_block_t* block, const s
 static inline bool sa_page_is_block(const sa_page_t* page, const void* p) {
   uintptr_t x = ((uintptr_t)p - (uintptr_t)page->start) * page->block_inverse;
   unsigned k = page->block_shift;
-  if (k != 0) x = (x >> k) | (x << (64 - k));
+  if (k != 0) x = (x >> k) | (x << (SA_BITS_PER_WORD - k));
   return x < page->capacity;
 }
 
-/* ---- secure.c -------------------------------------------------------------------- */
-#if SA_SECURE_ENCODED_LISTS || SA_SECURE_RANDOM_ORDER || SA_SECURE_RANDOM_ADDRESSES
-/* A random word from the thread's generator (seeded from the OS and the process key). */
-uint64_t sa_secure_random(void);
-#endif
+/* ---- secure.c (floor 5) ---------------------------------------------------------
+ * The random generator is base.c's (sa_secure_random), the guard pages
+ * segment_map.c's: see internal.h. */
 /* The page's new keys and geometry (page_fresh). */
 void sa_secure_page_init(sa_page_t* page);
 /* A popped link that is not a block of its page: reported; the list is cut there. */
 void sa_secure_bad_link(const sa_page_t* page, const sa_block_t* block, const char* where);
 /* The checks of every free: false (reported) when p must not be freed. */
 bool sa_secure_check_free(const void* p);
-/* Protects the guard pages of a small, medium or large segment (after mapping it, and
- * after committing its first or last page, which would make them accessible). */
-void sa_secure_guard_segment(sa_segment_t* segment);
-/* Makes the SA_GUARD_SIZE bytes at p inaccessible (a failure leaves no guard). */
-void sa_secure_protect_guard(void* p);
-/* Makes [p, p + size) read-write again, guards and all (an arena slot given back). */
-void sa_secure_unguard(void* p, size_t size);
-/* A random, segment-aligned address hint for the next mapping (0: none). */
-uintptr_t sa_secure_map_hint(size_t size, size_t alignment, size_t offset);
 
 #endif /* SA_SECURE_H */

@@ -19,14 +19,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "list.h"
 #include "shardalloc.h"
+
+#ifndef SA_DEBUG
+#define SA_DEBUG 0
+#endif
 
 /* ---- Sizes -------------------------------------------------------------- */
 
 #define SA_WORD_SIZE 8
+#define SA_BITS_PER_WORD 64 /* bits in a uint64_t bitmap word (masks, the segment map) */
 #define SA_MAX_ALIGN 16 /* max_align_t on x86-64 and aarch64 */
 #define SA_KiB ((size_t)1024)
 #define SA_MiB (SA_KiB * SA_KiB)
+#define SA_GiB (SA_MiB * SA_KiB)
+
+/* OS page sizes the allocator asks for by name: the smallest OS page (the unit
+ * of segment headers and guard pages), and the two sizes of huge OS pages. */
+#define SA_OS_PAGE_MIN (4 * SA_KiB)
+#define SA_LARGE_OS_PAGE_SIZE (2 * SA_MiB)
+#define SA_GIANT_OS_PAGE_SIZE SA_GiB
+/* User addresses fit in 48 bits (x86-64 and aarch64 with 4-level tables). */
+#define SA_ADDRESS_BITS 48
 
 /* Segments are 4 MiB and aligned to 4 MiB, so masking any block address finds one. */
 #define SA_SEGMENT_SHIFT 22
@@ -39,6 +54,9 @@
  * Anything bigger is huge: a segment of its own, sized to fit. */
 #define SA_SMALL_PAGE_SHIFT 16
 #define SA_MEDIUM_PAGE_SHIFT 19
+#define SA_LARGE_PAGE_SHIFT SA_SEGMENT_SHIFT /* one page, the whole segment */
+/* A huge segment's one page: a shift that maps every offset to page 0. */
+#define SA_HUGE_PAGE_SHIFT (SA_BITS_PER_WORD - 1)
 #define SA_SMALL_PAGE_SIZE ((size_t)1 << SA_SMALL_PAGE_SHIFT)
 #define SA_MEDIUM_PAGE_SIZE ((size_t)1 << SA_MEDIUM_PAGE_SHIFT)
 #define SA_SMALL_PAGES_PER_SEGMENT (SA_SEGMENT_SIZE / SA_SMALL_PAGE_SIZE)
@@ -57,6 +75,26 @@
 /* A page's free list is extended lazily, this many bytes of blocks at a time, so
  * that memory is only touched when it is about to be used. */
 #define SA_EXTEND_BYTES (4 * SA_KiB)
+/* The secure build links fresh blocks in runs of this many bytes (page.c): two
+ * cache lines, the adjacent-line prefetcher's unit. */
+#define SA_RANDOM_RUN_BYTES 128
+
+/* Segment headers (the segment and its page structs) take whole units of this. */
+#define SA_SEGMENT_HEADER_ALIGN SA_OS_PAGE_MIN
+
+/* Metadata (heaps, thread data; metadata.c) comes from the OS in chunks of
+ * SA_METADATA_CHUNK, handed out in multiples of SA_METADATA_UNIT. */
+#define SA_METADATA_CHUNK (256 * SA_KiB)
+#define SA_METADATA_UNIT 64
+
+/* Debug builds keep a trailer word at the end of every block (debug.c), and check
+ * at most SA_DEBUG_CANARY_MAX bytes of canary after a block's requested end. */
+#if SA_DEBUG
+#define SA_DEBUG_TRAILER 8
+#else
+#define SA_DEBUG_TRAILER 0
+#endif
+#define SA_DEBUG_CANARY_MAX (4 * SA_KiB)
 
 /* ---- Size classes (bins) -------------------------------------------------
  * bin 0: 8 bytes; bins 1..8: 16..128 bytes in steps of 16; then 4 bins per power
@@ -118,8 +156,7 @@ typedef struct sa_page_s {
   uint32_t reserved;     /* blocks that fit in the page */
   uintptr_t keys[2];     /* secure build: free-list link encoding (secure.h) */
   _Atomic(sa_heap_t*) heap; /* owning heap; NULL while abandoned or huge */
-  struct sa_page_s* next; /* in a heap queue (or huge list) */
-  struct sa_page_s* prev;
+  sa_list_link_t link;   /* in a heap queue (or the list of live huge blocks) */
   struct sa_page_s* notified_next; /* in the heap's list of full pages that got room */
   uint8_t is_committed;  /* its memory is read-write (matters when eager_commit is off) */
   _Atomic(uint8_t) batchable; /* remote frees may be batched: a thread's own heap's page */
@@ -159,10 +196,12 @@ struct sa_segment_s {
   bool large_pages;             /* backed by huge OS pages (purge, never decommit) */
   bool cache_unpurged;          /* empty in a cache, its memory not yet given back */
   sa_tld_t* tld;                /* owning thread's data; NULL while abandoned */
-  sa_segment_t* next;           /* in a tld's queue of segments with free pages */
-  sa_segment_t* prev;
-  sa_segment_t* abandoned_next; /* in the global list of abandoned segments */
-  sa_segment_t* abandoned_prev;
+  /* in a tld's queue of segments with free pages; while empty in a cache, only
+   * link.next is used (the caches are singly linked stacks) */
+  sa_list_link_t link;
+  /* in the global list of abandoned segments (link.next alone: in a tld's list of
+   * segments being abandoned) */
+  sa_list_link_t abandoned_link;
   sa_page_t pages[];            /* page_count of them */
 };
 
@@ -178,21 +217,15 @@ typedef struct sa_remote_batch_s {
   _Atomic(bool) taking;      /* another thread is taking the list over */
   bool registered;           /* in the list of every batch */
   bool closed;               /* the thread's exit clean-up ran: batch no more */
-  struct sa_remote_batch_s* next;
-  struct sa_remote_batch_s* prev;
+  sa_list_link_t link;       /* in the list of every batch */
 } sa_remote_batch_t;
 
 /* ---- Heaps ----------------------------------------------------------------- */
 
-typedef struct sa_page_queue_s {
-  sa_page_t* first;
-  sa_page_t* last;
-} sa_page_queue_t;
-
-typedef struct sa_segment_queue_s {
-  sa_segment_t* first;
-  sa_segment_t* last;
-} sa_segment_queue_t;
+/* A heap's queue of pages of one bin, linked by page->link. */
+typedef sa_list_t sa_page_queue_t;
+/* A tld's queue of segments with free pages, linked by segment->link. */
+typedef sa_list_t sa_segment_queue_t;
 
 /* Statistics counters that the allocator keeps per thread and merges. */
 typedef struct sa_stat_count_s {
@@ -227,10 +260,10 @@ struct sa_tld_s {
   _Atomic(uint64_t) heartbeat;
   int64_t next_collect_ms;       /* when the generic path next collects and purges */
   sa_segment_t* purge_list;      /* segments with free pages still to purge */
-  sa_segment_t* abandoning;      /* segments set aside at thread exit, to publish */
+  sa_segment_t* abandoning;      /* segments set aside at thread exit, to publish
+                                    (by abandoned_link.next) */
   _Atomic(bool) poked;           /* another thread asks it to collect (sa_heap_poke) */
-  sa_tld_t* all_next;            /* in the list of every live thread's data (init.c) */
-  sa_tld_t* all_prev;
+  sa_list_link_t all_link;       /* in the list of every live thread's data (thread.c) */
   sa_stats_t stats;
 };
 

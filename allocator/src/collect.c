@@ -1,0 +1,133 @@
+/* collect.c: collection, the one place of its policy (floor 6, see README.md):
+ * when a heap's pages take back their frees, when empty pages go back to their
+ * segments, when the purge delay is looked at, and how an idle owner is woken.
+ * Purging itself is segment_cache.c's; reclaiming abandoned segments abandon.c's. */
+#include "internal.h"
+
+static void collect_page(sa_heap_t* heap, sa_page_t* page, void* force) {
+  sa_page_collect(page, force != NULL);
+  if (page->used == 0) {
+    sa_page_free_to_segment(heap, page);
+  } else if ((page->flags & SA_PAGE_IN_FULL) && page->free != NULL) {
+    sa_page_unfull(heap, page);
+  }
+}
+
+void sa_heap_collect_pages(sa_heap_t* heap, bool force) {
+  sa_heap_drain_notified(heap);
+  /* Full pages that got room have told us through the notified list (just drained
+   * into their bin queues): a routine collect need not walk the full queue. */
+  _Static_assert(SA_BIN_FULL == SA_BIN_COUNT - 1, "the full queue is the last");
+  sa_heap_visit(heap, force ? SA_BIN_COUNT : SA_BIN_FULL, collect_page, force ? heap : NULL);
+  sa_segments_purge_due(heap->tld, sa_os_clock_ms(), force);
+}
+
+void sa_heap_collect(sa_heap_t* heap, bool force) {
+  sa_heap_collect_pages(heap, force);
+  if (force) {
+    sa_segment_cache_flush(heap->tld, 0, false);
+    sa_segment_global_cache_flush();
+    sa_huge_cache_flush(true);
+  } else {
+    sa_huge_cache_flush(false);
+  }
+}
+
+sa_decl_noinline void sa_heap_collect_if_due(sa_heap_t* heap) {
+  sa_tld_t* tld = heap->tld;
+  int64_t now = sa_os_clock_ms();
+  bool count_due = atomic_load_explicit(&tld->heartbeat, memory_order_relaxed) %
+                       (uint64_t)sa_option_get(sa_option_generic_collect) < SA_CLOCK_CHECK_INTERVAL;
+  if (now < tld->next_collect_ms && !count_due) return;
+  long delay = sa_opt_purge_delay_ms > 0 ? sa_opt_purge_delay_ms : 1;
+  tld->next_collect_ms = now + delay;
+  sa_heap_collect(heap, false);
+}
+
+/* Page retirements between looks at the clock when purges are pending. */
+#define SA_RETIRE_CLOCK_INTERVAL 16
+
+/* The page has no block in use. Keep it when it is the only page of its bin (so a
+ * thread that allocates and frees one object at a time does not thrash), free it
+ * to its segment otherwise. Kept pages are freed by the next heap collection. */
+void sa_page_retire(sa_heap_t* heap, sa_page_t* page) {
+  int saved_errno = errno;
+  sa_page_queue_t* queue = &heap->queues[page->bin];
+  bool keep = !(page->flags & SA_PAGE_IN_FULL) && queue->first == page && queue->last == page &&
+              page->block_size <= SA_MEDIUM_OBJ_MAX;
+  if (!keep) sa_page_free_to_segment(heap, page);
+  /* A thread that only frees, or allocates from pages it already has, never takes
+   * the generic path: let it collect (pages other threads emptied) and purge what is
+   * due from here now and then. */
+  sa_tld_t* tld = heap->tld;
+  if (sa_heartbeat_tick(tld) % SA_RETIRE_CLOCK_INTERVAL == 0) sa_heap_collect_if_due(heap);
+  errno = saved_errno;
+}
+
+/* ---- waking an owner that stays on the fast path ------------------------------------
+ * Pages that other threads empty go back when their owner collects: on its generic
+ * path, a page retirement, or its exit. An owner whose allocations all hit the
+ * direct table and whose own frees never empty a page would keep them for ever.
+ * So a thread whose remote free is the first into a page since the owner took the
+ * page's list looks at the owner's heartbeat: if it has not moved for SA_POKE_IDLE_MS
+ * (as this thread saw it, in a small memo), the owner is idle, and this thread points
+ * the owner's direct table at the empty page. The owner's next small allocation
+ * then takes the generic path, which collects, purges and puts the table back
+ * (sa_heap_poked). The fast paths stay as they are; an active owner is never poked.
+ * A poke that races with the owner rewriting an entry is not lost: the flag stays
+ * set for its next generic call. */
+#define SA_POKE_MEMO 4 /* owners a thread watches at once */
+/* How long an owner's heartbeat must stand still for it to count as idle. Short:
+ * a burst of remote frees takes a few milliseconds, an active owner ticks every few
+ * dozen allocations. Not the purge delay: the frees of a burst would all be over. */
+#define SA_POKE_IDLE_MS 1
+/* The memo slot of a tld: its address past the low bits every tld shares. */
+#define SA_POKE_MEMO_SHIFT 6
+
+typedef struct poke_memo_s {
+  sa_tld_t* tld;
+  uint64_t heartbeat; /* the owner's, when first seen unchanged */
+  int64_t since_ms;
+} poke_memo_t;
+
+static __thread poke_memo_t poke_memo[SA_POKE_MEMO] __attribute__((tls_model("initial-exec")));
+
+/* Whether the owner has shown no activity for `delay` ms, as far as we watched. */
+static bool owner_idle(sa_tld_t* tld) {
+  poke_memo_t* memo = &poke_memo[((uintptr_t)tld >> SA_POKE_MEMO_SHIFT) % SA_POKE_MEMO];
+  uint64_t beat = atomic_load_explicit(&tld->heartbeat, memory_order_relaxed);
+  int64_t now = sa_os_clock_ms();
+  if (memo->tld != tld || memo->heartbeat != beat) {
+    *memo = (poke_memo_t){tld, beat, now};
+    return false;
+  }
+  return now - memo->since_ms >= SA_POKE_IDLE_MS;
+}
+
+static void direct_clear(sa_heap_t* heap) {
+  for (size_t w = 0; w <= SA_DIRECT_WORDS; w++) sa_direct_set(heap, w, (sa_page_t*)&sa_page_empty);
+}
+
+static void direct_restore(sa_heap_t* heap) {
+  for (size_t bin = 0; sa_bin_block_size(bin) <= SA_DIRECT_MAX; bin++) sa_heap_direct_update(heap, bin);
+}
+
+/* Called (by sa_thread_poke, under the lock of the live threads' list) with a live
+ * thread's own heap. */
+void sa_heap_poke(sa_heap_t* heap) {
+  sa_tld_t* tld = heap->tld;
+  if (atomic_load_explicit(&tld->poked, memory_order_relaxed)) return;
+  if (!owner_idle(tld)) return;
+  atomic_store_explicit(&tld->poked, true, memory_order_relaxed);
+  direct_clear(heap); /* the thread's own heap: first-class ones may end at any time */
+}
+
+void sa_heap_poked(sa_heap_t* heap) {
+  sa_tld_t* tld = heap->tld;
+  atomic_store_explicit(&tld->poked, false, memory_order_relaxed);
+  for (sa_heap_t* h = tld->heaps; h != NULL; h = h->next) sa_heap_collect_pages(h, false);
+  /* Pages other threads emptied while it was idle: no later visit would purge them
+   * after the delay (it may stay on the fast path), so they go back at once. */
+  sa_segments_purge_due(tld, sa_os_clock_ms(), true);
+  for (sa_heap_t* h = tld->heaps; h != NULL; h = h->next) direct_restore(h);
+}

@@ -1,0 +1,193 @@
+/* segment_cache.c: what happens to memory a thread no longer uses (floor 4, see
+ * README.md): empty segments kept for reuse (a small cache per thread, a global one
+ * for the segments exited threads left), and purging, which gives the memory of
+ * free pages and cached segments back to the OS after the purge delay. */
+#include "internal.h"
+
+static void segment_purge_range(sa_segment_t* segment, size_t offset, size_t size);
+
+/* ---- the global cache ---------------------------------------------------------------
+ * Empty segments that exited threads left, for the next thread to reuse (purged,
+ * like the per-thread caches). With purge_delay -1 nothing is given back at all. */
+#define SA_GLOBAL_SEGMENT_CACHE 16
+static sa_lock_t global_cache_lock = SA_LOCK_INIT;
+static _Atomic(sa_segment_t*) global_cache; /* a stack, by link.next */
+static size_t global_cache_count;
+
+sa_segment_t* sa_segment_global_cache_pop(void) {
+  /* A peek without the lock: a stale answer only costs an mmap. */
+  if (atomic_load_explicit(&global_cache, memory_order_relaxed) == NULL) return NULL;
+  sa_lock_acquire(&global_cache_lock);
+  sa_segment_t* segment = atomic_load_explicit(&global_cache, memory_order_relaxed);
+  if (segment != NULL) {
+    atomic_store_explicit(&global_cache, segment->link.next, memory_order_relaxed);
+    global_cache_count--;
+  }
+  sa_lock_release(&global_cache_lock);
+  return segment;
+}
+
+/* Keeps an empty segment in the global cache; false if it is full. */
+static bool global_cache_push(sa_segment_t* segment) {
+  bool kept = false;
+  sa_lock_acquire(&global_cache_lock);
+  if (sa_opt_purge_delay_ms < 0 || global_cache_count < SA_GLOBAL_SEGMENT_CACHE) {
+    segment->link.next = atomic_load_explicit(&global_cache, memory_order_relaxed);
+    atomic_store_explicit(&global_cache, segment, memory_order_relaxed);
+    global_cache_count++;
+    kept = true;
+  }
+  sa_lock_release(&global_cache_lock);
+  return kept;
+}
+
+void sa_segment_global_cache_flush(void) {
+  sa_lock_acquire(&global_cache_lock);
+  sa_segment_t* list = atomic_exchange_explicit(&global_cache, NULL, memory_order_relaxed);
+  global_cache_count = 0;
+  sa_lock_release(&global_cache_lock);
+  while (list != NULL) {
+    sa_segment_t* next = list->link.next;
+    sa_segment_unmap(list);
+    list = next;
+  }
+}
+
+void sa_segment_cache_fork_prepare(void) { sa_lock_acquire(&global_cache_lock); }
+void sa_segment_cache_fork_release(void) { sa_lock_release(&global_cache_lock); }
+
+/* ---- the thread's cache -------------------------------------------------------------- */
+
+sa_segment_t* sa_segment_cache_pop(sa_tld_t* tld) {
+  sa_segment_t* segment = tld->cache;
+  if (segment != NULL) {
+    tld->cache = segment->link.next;
+    tld->cache_count--;
+  }
+  return segment;
+}
+
+/* Purges a cached (empty) segment beyond the header of any kind it may be reused as. */
+static void segment_purge_cached(sa_segment_t* segment) {
+  size_t header = sa_segment_header_keep();
+  segment_purge_range(segment, header, SA_SEGMENT_SIZE - header);
+  segment->cache_unpurged = false;
+}
+
+void sa_segment_free(sa_segment_t* segment, sa_tld_t* tld) {
+  sa_assert(segment->used == 0);
+  if (tld != NULL) {
+    sa_segment_purge_list_remove(tld, segment);
+    sa_stat_decrease(&tld->stats.segments, 1);
+  }
+  bool keep_all = sa_opt_purge_delay_ms < 0; /* purge_delay -1: never give memory back */
+  if (tld != NULL && segment->size == SA_SEGMENT_SIZE &&
+      (keep_all || tld->cache_count < (size_t)sa_opt_segment_cache)) {
+    /* Keep it for reuse; its memory beyond the header goes back to the OS after the
+     * purge delay (sa_segments_purge_due), unless it is reused before: a thread that
+     * allocates and frees one large block in a loop neither purges nor faults. */
+    segment->cache_unpurged = sa_opt_purge_delay_ms != 0;
+    segment->purge_at_ms = sa_opt_purge_delay_ms > 0 ? sa_os_clock_ms() + sa_opt_purge_delay_ms : INT64_MAX;
+    if (!segment->cache_unpurged) segment_purge_cached(segment);
+    segment->link.next = tld->cache;
+    tld->cache = segment;
+    tld->cache_count++;
+    return;
+  }
+  sa_segment_unmap(segment);
+}
+
+/* Empties the thread's cache down to `keep` segments: to the global cache when
+ * `donate` (thread exit; purged first unless nothing is ever purged), else back to
+ * the OS. */
+void sa_segment_cache_flush(sa_tld_t* tld, size_t keep, bool donate) {
+  while (tld->cache_count > keep) {
+    sa_segment_t* segment = sa_segment_cache_pop(tld);
+    if (donate && segment->cache_unpurged && sa_opt_purge_delay_ms >= 0) segment_purge_cached(segment);
+    if (!donate || !global_cache_push(segment)) sa_segment_unmap(segment);
+  }
+}
+
+/* ---- purging free pages ----------------------------------------------------------- */
+
+/* Gives back the memory of [offset, offset + size) of a segment, whose pages are
+ * free: decommitted when the segment commits on use, else purged. */
+static void segment_purge_range(sa_segment_t* segment, size_t offset, size_t size) {
+  uint8_t* p = (uint8_t*)segment + offset;
+  if (segment->large_pages) {
+    sa_mem_purge(p, size, true);
+  } else if (!segment->is_committed) {
+    sa_mem_decommit(p, size);
+    size_t first = offset >> segment->page_shift;
+    size_t last = (offset + size - 1) >> segment->page_shift;
+    for (size_t i = first; i <= last && i < segment->page_count; i++) segment->pages[i].is_committed = 0;
+  } else {
+    sa_mem_purge(p, size, sa_option_is_enabled(sa_option_purge_decommits));
+  }
+}
+
+void sa_segment_page_purge(sa_segment_t* segment, size_t index) {
+  uint8_t* start;
+  size_t area = sa_page_usable_area(segment, &segment->pages[index], &start);
+  uintptr_t from = sa_align_up((uintptr_t)start, sa_os_page_size());
+  /* The first page of a medium or large segment starts below the kept header. */
+  uintptr_t keep_end = (uintptr_t)segment + sa_segment_header_keep();
+  if (index == 0 && from < keep_end) from = keep_end;
+  segment_purge_range(segment, from - (uintptr_t)segment, (size_t)((uintptr_t)start + area - from));
+}
+
+/* Marks a free page for purging once the delay has passed. */
+void sa_segment_page_purge_later(sa_tld_t* tld, sa_segment_t* segment, size_t index) {
+  segment->purge_mask |= (uint64_t)1 << index;
+  segment->purge_at_ms = sa_os_clock_ms() + sa_opt_purge_delay_ms;
+  if (!segment->in_purge_list) {
+    segment->in_purge_list = true;
+    segment->purge_next = tld->purge_list;
+    tld->purge_list = segment;
+  }
+}
+
+/* Purges the pending pages of a segment, a run of neighbouring pages in one call. */
+void sa_segment_purge_pending(sa_segment_t* segment) {
+  uint64_t mask = segment->purge_mask;
+  segment->purge_mask = 0;
+  size_t page_size = (size_t)1 << segment->page_shift;
+  while (mask != 0) {
+    size_t first = (size_t)__builtin_ctzll(mask);
+    size_t end = first;
+    while (end < SA_BITS_PER_WORD && (mask & ((uint64_t)1 << end))) end++;
+    mask &= end == SA_BITS_PER_WORD ? 0 : ~(((uint64_t)1 << end) - 1);
+    if (first == 0) {
+      sa_segment_page_purge(segment, 0); /* the first page shares its start with the header */
+      first = 1;
+    }
+    if (end > first) segment_purge_range(segment, first * page_size, (end - first) * page_size);
+  }
+}
+
+void sa_segment_purge_list_remove(sa_tld_t* tld, sa_segment_t* segment) {
+  if (!segment->in_purge_list) return;
+  for (sa_segment_t** link = &tld->purge_list; *link != NULL; link = &(*link)->purge_next) {
+    if (*link == segment) {
+      *link = segment->purge_next;
+      break;
+    }
+  }
+  segment->in_purge_list = false;
+}
+
+void sa_segments_purge_due(sa_tld_t* tld, int64_t now_ms, bool force) {
+  for (sa_segment_t* segment = tld->cache; segment != NULL; segment = segment->link.next) {
+    if (segment->cache_unpurged && (force || now_ms >= segment->purge_at_ms)) segment_purge_cached(segment);
+  }
+  for (sa_segment_t** link = &tld->purge_list; *link != NULL;) {
+    sa_segment_t* segment = *link;
+    if (force || now_ms >= segment->purge_at_ms) {
+      sa_segment_purge_pending(segment);
+      segment->in_purge_list = false;
+      *link = segment->purge_next;
+    } else {
+      link = &segment->purge_next;
+    }
+  }
+}

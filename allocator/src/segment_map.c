@@ -1,0 +1,172 @@
+/* segment_map.c: a segment's layout, mapping and unmapping, and the map of which
+ * address ranges are segments (floor 4, see README.md). With it any pointer can be
+ * checked for being ours without touching memory that may not be mapped. */
+#include "internal.h"
+
+/* ---- the segment map: which SA_SEGMENT_SIZE regions are our segments ------------
+ * One bit per possible segment in the address space: 8 M bits = 1 MiB of
+ * zero-initialised static memory, of which only the touched pages cost anything. */
+#define SA_SEGMENT_MAP_WORDS (((size_t)1 << (SA_ADDRESS_BITS - SA_SEGMENT_SHIFT)) / SA_BITS_PER_WORD)
+static _Atomic(uint64_t) segment_map[SA_SEGMENT_MAP_WORDS];
+
+void sa_segment_map_mark(const sa_segment_t* segment, bool present) {
+  size_t index = (uintptr_t)segment >> SA_SEGMENT_SHIFT;
+  if (index / SA_BITS_PER_WORD >= SA_SEGMENT_MAP_WORDS) return;
+  uint64_t bit = (uint64_t)1 << (index % SA_BITS_PER_WORD);
+  if (present) atomic_fetch_or_explicit(&segment_map[index / SA_BITS_PER_WORD], bit, memory_order_release);
+  else atomic_fetch_and_explicit(&segment_map[index / SA_BITS_PER_WORD], ~bit, memory_order_release);
+}
+
+sa_decl_export bool sa_is_in_heap_region(const void* p) {
+  if (p == NULL) return false;
+  sa_segment_t* segment = sa_segment_of(p);
+  size_t index = (uintptr_t)segment >> SA_SEGMENT_SHIFT;
+  if (index / SA_BITS_PER_WORD >= SA_SEGMENT_MAP_WORDS) return false;
+  uint64_t word = atomic_load_explicit(&segment_map[index / SA_BITS_PER_WORD], memory_order_acquire);
+  if ((word & ((uint64_t)1 << (index % SA_BITS_PER_WORD))) == 0) return false;
+  return segment->cookie == ((uintptr_t)segment ^ sa_process_key) &&
+         (uintptr_t)p < (uintptr_t)segment + segment->size;
+}
+
+/* A pointer is plausible when its segment carries the cookie only shardalloc writes
+ * and it points into a page in use. Release builds check this only on the paths
+ * that are not hot (realloc, usable_size); debug builds on every free. */
+bool sa_check_pointer(const void* p, const char* operation) {
+  if (((uintptr_t)p & (SA_WORD_SIZE - 1)) != 0) {
+    sa_error(EINVAL, "%s: invalid pointer %p (unaligned)", operation, p);
+    return false;
+  }
+  if (!sa_is_in_heap_region(p)) {
+    sa_error(EINVAL, "%s: invalid pointer %p (not allocated by shardalloc)", operation, p);
+    return false;
+  }
+  sa_segment_t* segment = sa_segment_of(p);
+  sa_page_t* page = sa_page_of(segment, p);
+  if (!page->in_use || (uint8_t*)p < page->start) {
+    sa_error(EINVAL, "%s: invalid pointer %p (not a live block)", operation, p);
+    return false;
+  }
+  return true;
+}
+
+/* ---- geometry -------------------------------------------------------------------- */
+
+size_t sa_segment_header_size_max(void) {
+  return sa_align_up(sizeof(sa_segment_t) + SA_SMALL_PAGES_PER_SEGMENT * sizeof(sa_page_t), SA_SEGMENT_HEADER_ALIGN);
+}
+
+static size_t segment_header_size(size_t page_count) {
+#if SA_SECURE_GUARD_PAGES
+  /* Secure build: every kind keeps the largest header and a guard page after it, at
+   * one place whatever kind a cached segment is reused as (sa_secure_guard_segment). */
+  (void)page_count;
+  return sa_segment_header_size_max() + SA_GUARD_SIZE;
+#else
+  return sa_align_up(sizeof(sa_segment_t) + page_count * sizeof(sa_page_t), SA_SEGMENT_HEADER_ALIGN);
+#endif
+}
+
+/* The part of every segment that is never purged: the largest header of any kind
+ * (a small segment's). A segment is reused as another kind, from a cache, and its
+ * new header must land in memory that is still read-write (eager_commit off). */
+size_t sa_segment_header_keep(void) { return segment_header_size(SA_SMALL_PAGES_PER_SEGMENT); }
+
+/* The bytes of a page that hold blocks: the first page gives up the header. */
+size_t sa_page_usable_area(const sa_segment_t* segment, const sa_page_t* page, uint8_t** start) {
+  size_t index = (size_t)(page - segment->pages);
+  size_t page_size = segment->kind == SA_PAGE_HUGE ? segment->size : (size_t)1 << segment->page_shift;
+  uint8_t* page_start = (uint8_t*)segment + index * page_size;
+  size_t skip = index == 0 ? segment_header_size(segment->page_count) : 0;
+  *start = page_start + skip;
+  /* Secure build: the segment's last OS page is a guard (sa_secure_guard_segment). */
+  size_t tail_guard = segment->kind != SA_PAGE_HUGE && index + 1 == segment->page_count ? SA_GUARD_SIZE : 0;
+  return page_size - skip - tail_guard;
+}
+
+/* ---- mapping and unmapping --------------------------------------------------------- */
+
+/* Whether large OS pages are still worth trying: off after the first refusal. */
+static _Atomic(bool) large_pages_refused;
+
+/* Maps `size` bytes for a segment; (segment + offset) is aligned to `alignment`.
+ * In order: reserved arenas, large OS pages (allow_large_os_pages), plain pages;
+ * with limit_os_alloc only the arenas. Segments that are not committed up front
+ * (eager_commit off) get their header committed here and their pages on use. */
+sa_segment_t* sa_segment_map(size_t size, size_t alignment, size_t offset, bool commit) {
+  sa_segment_t* segment = NULL;
+  bool large_pages = false;
+  if (alignment == SA_SEGMENT_SIZE && offset == 0) segment = sa_arena_alloc(size, &large_pages);
+  if (segment == NULL && sa_option_is_enabled(sa_option_limit_os_alloc)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (segment != NULL) commit = true;
+  if (segment == NULL && sa_option_is_enabled(sa_option_allow_large_os_pages) &&
+      size % SA_LARGE_OS_PAGE_SIZE == 0 && offset == 0 &&
+      !atomic_load_explicit(&large_pages_refused, memory_order_relaxed)) {
+    segment = sa_mem_alloc_large_pages(size, alignment, SA_LARGE_OS_PAGE_SIZE);
+    if (segment != NULL) {
+      large_pages = commit = true;
+    } else if (!atomic_exchange(&large_pages_refused, true)) {
+      sa_warning("no 2 MiB huge OS pages available (see /proc/sys/vm/nr_hugepages): using normal pages%s",
+                 sa_option_is_enabled(sa_option_allow_thp) ? " with transparent huge pages" : "");
+    }
+  }
+  if (segment == NULL) {
+    segment = sa_mem_alloc_aligned(size, alignment, offset, commit);
+    if (segment == NULL) return NULL;
+    /* Without allow_thp the kernel must not back us with transparent huge pages;
+     * with allow_large_os_pages (when no real ones are left) we ask for them. Not by
+     * default: a touched 4 KiB would cost 2 MiB of RSS, and on these VMs even dense
+     * huge blocks ran slower with them (malloc-large: 1.2-1.8 s against 0.8 s). */
+    if (!sa_option_is_enabled(sa_option_allow_thp)) sa_os_advise_thp(segment, size, false);
+    else if (sa_option_is_enabled(sa_option_allow_large_os_pages)) sa_os_advise_thp(segment, size, true);
+  }
+  if (!commit && !sa_mem_commit(segment, sa_segment_header_keep())) {
+    sa_mem_free(segment, size, 0);
+    errno = ENOMEM;
+    return NULL;
+  }
+  sa_segment_map_mark(segment, true);
+  segment->is_committed = commit;
+  segment->large_pages = large_pages;
+  return segment;
+}
+
+/* Bytes of the segment that are read-write (all, unless it commits on use). */
+static size_t segment_committed_bytes(const sa_segment_t* segment) {
+  if (segment->is_committed) return segment->size;
+  size_t bytes = sa_segment_header_keep();
+  for (uint32_t i = 0; i < segment->page_count; i++) {
+    if (segment->pages[i].is_committed) bytes += (size_t)1 << segment->page_shift;
+  }
+  return bytes;
+}
+
+void sa_segment_unmap(sa_segment_t* segment) {
+  sa_segment_map_mark(segment, false);
+  segment->cookie = 0;
+#if SA_SECURE_GUARD_PAGES
+  /* an arena slot is reused as any kind: its next user lays out its own guards */
+  if (sa_arena_contains(segment)) sa_secure_unguard(segment, segment->size);
+#endif
+  if (!sa_arena_free(segment, segment->size)) sa_mem_free(segment, segment->size, segment_committed_bytes(segment));
+}
+
+/* ---- guard pages (the secure build) ------------------------------------------------ */
+#if SA_SECURE_GUARD_PAGES
+void sa_secure_protect_guard(void* p) {
+  if (sa_os_page_size() == SA_GUARD_SIZE) sa_os_protect(p, SA_GUARD_SIZE, false);
+}
+
+void sa_secure_unguard(void* p, size_t size) { sa_os_protect(p, size, true); }
+
+/* The page after the largest header (segment_header_size) and the segment's last
+ * page. Large OS pages cannot be split: they keep no guards. */
+void sa_secure_guard_segment(sa_segment_t* segment) {
+  if (segment->large_pages) return;
+  size_t header = sa_segment_header_size_max();
+  sa_secure_protect_guard((uint8_t*)segment + header);
+  sa_secure_protect_guard((uint8_t*)segment + SA_SEGMENT_SIZE - SA_GUARD_SIZE);
+}
+#endif
