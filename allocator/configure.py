@@ -26,8 +26,38 @@ CORE = ["os/linux",                                           # 0 port
 OVERRIDE = ["override", "glibc_compat"]
 LIB_FLAGS = ("$sa_include -fPIC -fvisibility=hidden -fno-builtin-malloc -ftls-model=initial-exec "
              "-fno-semantic-interposition -fno-plt -fno-stack-protector -fexceptions")
-# Test folders, each with its own build.ninja and TESTS manifest.
-TEST_DIRS = ["tests", "tests/os", "tests/faults", "tests/reliability"]
+# The test folders (each with a PROGRAMS list and a TESTS manifest), listed once in
+# allocator/tests/SUITES, which scripts/test reads too.
+SUITES = "allocator/tests/SUITES"
+# The compiler warnings of the test programs: warnings are errors there.
+TEST_WARNINGS = "-Werror"
+TEST_INCLUDES = "-Iallocator/include -Iallocator/tests/lib"
+# What each kind of test program (PROGRAMS' third column) is built with:
+# (rule, cflags, ldflags, static library it links (or None), libs).
+TEST_KINDS = {
+    # the sa_ API, linked statically with a full library
+    "sa-release": ("cc_exe", f"-O2 -fno-builtin {TEST_INCLUDES} -DSA_API", "", "release/libshardalloc.a", "-lpthread"),
+    "sa-debug": ("cc_exe", f"-O2 -fno-builtin {TEST_INCLUDES} -DSA_API", "", "debug/libshardalloc.a", "-lpthread"),
+    # a plain program, run with LD_PRELOAD
+    "std": ("cc_exe", f"-O2 -fno-builtin {TEST_INCLUDES}", "", None, ""),
+    "cxx": ("cxx_exe", "", "", None, ""),
+    # one fault each, in plain sight (-O1: the compiler leaves it there)
+    "misuse": ("cc_exe", "-O1 -fno-builtin -Iallocator/tests/misuse/programs", "", None, ""),
+    # the sa_ API against the sanitizer builds of the core, each with its compiler
+    "tsan": ("clang_exe", f"-O1 -g {TEST_INCLUDES} -DSA_API -fsanitize=thread", "-fsanitize=thread",
+             "tsan/libshardalloc-core.a", "-lpthread"),
+    "ubsan": ("cc_exe", f"-O1 -g {TEST_INCLUDES} -DSA_API -fsanitize=undefined -fno-sanitize-recover=all",
+              "-fsanitize=undefined", "ubsan/libshardalloc-core.a", "-lpthread"),
+    "asan": ("clang_exe", f"-O1 -g {TEST_INCLUDES} -DSA_API -fsanitize=address", "-fsanitize=address",
+             "asan/libshardalloc-core.a", "-lpthread"),
+    # the fuzzing driver: libFuzzer with ASan, standalone on the UBSan core and the secure build
+    "fuzz-asan": ("clang_exe", "-O1 -g -Iallocator/include -fsanitize=fuzzer,address", "-fsanitize=fuzzer,address",
+                  "asan/libshardalloc-core.a", "-lpthread"),
+    "fuzz-ubsan": ("cc_exe", "-O1 -g -Iallocator/include -DFUZZ_STANDALONE -fsanitize=undefined "
+                   "-fno-sanitize-recover=all", "-fsanitize=undefined", "ubsan/libshardalloc-core.a", "-lpthread"),
+    "fuzz-secure": ("cc_exe", "-O1 -g -Iallocator/include -DFUZZ_STANDALONE", "", "secure/libshardalloc.a",
+                    "-lpthread"),
+}
 VARIANTS = {
     # name: (compile rule, extra flags, sources, full library?)
     "release": ("cc", "-O2 -DNDEBUG -DSA_OVERRIDE=1", CORE + OVERRIDE, True),
@@ -37,6 +67,54 @@ VARIANTS = {
     "ubsan": ("cc", "-O1 -DSA_DEBUG=1 -fsanitize=undefined -fno-sanitize-recover=all", CORE, False),
     "asan": ("clang_cc", "-O1 -fsanitize=address", CORE, False),
 }
+
+
+def suite_lists():
+    """The files the generated build depends on besides this script."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return " ".join([SUITES] + [f"allocator/tests/{s}/PROGRAMS" for s in suites(root)
+                                if os.path.exists(os.path.join(root, "allocator", "tests", s, "PROGRAMS"))])
+
+
+def suites(root):
+    """The test folders of allocator/tests/SUITES."""
+    with open(os.path.join(root, SUITES)) as f:
+        return [line.strip() for line in f if line.strip() and not line.startswith("#")]
+
+
+def test_edges(here):
+    """One build edge per line of every suite's PROGRAMS, into build/tests/<suite>/."""
+    root = os.path.dirname(here)
+    out = ["# ---- the test programs (allocator/tests/*/PROGRAMS) ----"]
+    everything = []
+    for suite in suites(root):
+        path = os.path.join(root, "allocator", "tests", suite, "PROGRAMS")
+        if not os.path.exists(path):
+            continue
+        for number, raw in enumerate(open(path), 1):
+            words = raw.split()
+            if not words or words[0].startswith("#"):
+                continue
+            if len(words) < 3 or words[2] not in TEST_KINDS:
+                raise SystemExit(f"{path}:{number}: expected OUTPUT SOURCE KIND [cflags=..] [libs=..]")
+            name, source, kind = words[:3]
+            extra = dict(w.split("=", 1) for w in words[3:])
+            rule, cflags, ldflags, library, libs = TEST_KINDS[kind]
+            cflags = " ".join(filter(None, [cflags, extra.get("cflags", "").replace(",", " "), TEST_WARNINGS]))
+            libs = " ".join(filter(None, [f"$builddir/{library}" if library else "", libs,
+                                          extra.get("libs", "").replace(",", " ")]))
+            target = f"$builddir/tests/{suite}/{name}"
+            implicit = f" | $builddir/{library}" if library else ""
+            out.append(f"build {target}: {rule} allocator/tests/{suite}/{source}{implicit}")
+            out.append(f"  cflags = {cflags}")
+            if ldflags:
+                out.append(f"  ldflags = {ldflags}")
+            if libs:
+                out.append(f"  libs = {libs}")
+            everything.append(target)
+    out.append("build sa-tests: phony " + " ".join(everything))
+    out.append("")
+    return out
 
 
 def main():
@@ -50,7 +128,7 @@ def main():
         "  command = python3 allocator/configure.py",
         "  generator = 1",
         "  description = CONFIGURE allocator/build.ninja",
-        "build allocator/build.ninja: sa_configure allocator/configure.py",
+        "build allocator/build.ninja: sa_configure allocator/configure.py " + suite_lists(),
         "",
     ]
     everything = []
@@ -76,8 +154,7 @@ def main():
     out.append("build shardalloc: phony " + " ".join(everything))
     out.append("")
     out.append("subninja allocator/bench/build.ninja")
-    for tests in TEST_DIRS:
-        out.append(f"subninja allocator/{tests}/build.ninja")
+    out += test_edges(here)
     with open(os.path.join(here, "build.ninja"), "w") as f:
         f.write("\n".join(out) + "\n")
 

@@ -22,7 +22,7 @@ TEST_PROGRAMS = {
     "git": "/usr/bin/git",
     "python3": "/usr/bin/python3",
     "time": "/usr/bin/time",
-    # real programs the fault suite runs under preload (allocator/tests/faults/real.py)
+    # real programs the fault suite runs under preload (allocator/tests/programs/real.py)
     "ghostscript": "/usr/bin/gs",
     "xz-utils": "/usr/bin/xz",
     "jq": "/usr/bin/jq",
