@@ -1,6 +1,6 @@
 /* debug.c: the checks of the debug build (SA_DEBUG=1), behind the hooks of
  * debug.h (floor 6, see README.md). Release builds compile none of this; see
- * allocator/tests/misuse/README.md for what each build detects.
+ * allocator/tests/README.md for what each build detects.
  *
  * Every block carries a trailer in its last word: while the block is live it holds
  * the end of the requested bytes (offset from the block start) encoded with the

@@ -3,7 +3,7 @@
  * allocation and free paths; in release and secure builds each compiles to nothing
  * (or to its trivial answer), so the fast paths stay exactly as they were, and no
  * other file needs an `#if SA_DEBUG` block. The checks themselves are debug.c's
- * (floor 6); what each build detects: allocator/tests/misuse/README.md. */
+ * (floor 6); what each build detects: allocator/tests/README.md. */
 #ifndef SA_DEBUG_H
 #define SA_DEBUG_H
 

@@ -410,7 +410,7 @@ class Paper:
         body = [[name_cell(a)] + [f"{pct(held[(a, mo)][0])}% of {sig3(held[(a, mo)][1])}"
                                   if (a, mo) in held else "-" for mo in modes] for a in allocs]
         first = source.memory_return[0]
-        self.add(("p", "The memory-return experiment (allocator/tests/os/purge under each allocator, "
+        self.add(("p", "The memory-return experiment (allocator/tests/memory-return/purge under each allocator, "
                        "allocator/bench/memory-return): two threads allocate a few hundred MiB of "
                        "small and medium objects and free all of it, half from the other thread "
                        "(`live`) or from the main thread after the owners exited (`exited`); after a "

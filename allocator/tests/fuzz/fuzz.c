@@ -21,7 +21,7 @@
  * agreeing with the model; heap_destroy releasing exactly the heap's blocks.
  * A failed check prints what failed and aborts (libFuzzer saves the input).
  *
- * Builds (allocator/tests/faults/build.ninja):
+ * Builds (allocator/tests/fuzz/PROGRAMS):
  *   fuzz-asan   clang -fsanitize=fuzzer,address, with build/asan/libshardalloc-core.a
  *   fuzz-ubsan  gcc -fsanitize=undefined -DFUZZ_STANDALONE, with the UBSan core: a main
  *               that replays files and directories given and then runs random inputs

@@ -51,7 +51,7 @@ VALUES = [
 # Options not run with another value, and why.
 NOT_RUN = {
     "fail_os_after": "fault injection: every failure is an expected ENOMEM (os-faults-* tests it)",
-    "limit_os_alloc": "only from reserved memory: the suites' big blocks must fail (os-options tests it)",
+    "limit_os_alloc": "only from reserved memory: the suites' big blocks must fail (options-env-* test it)",
     "reserve_huge_os_pages": "needs 1 GiB huge pages reserved by the administrator",
 }
 
