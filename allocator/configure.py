@@ -32,30 +32,34 @@ SUITES = "allocator/tests/SUITES"
 # The compiler warnings of the test programs: warnings are errors there.
 TEST_WARNINGS = "-Werror"
 TEST_INCLUDES = "-Iallocator/include -Iallocator/tests/lib"
+# The C test programs' own flags: -fno-builtin keeps the compiler from folding or
+# removing the allocation calls they make on purpose (malloc(SIZE_MAX), malloc/free pairs).
+TEST_CFLAGS = f"-O2 -fno-builtin {TEST_INCLUDES}"
+SANITIZER_CFLAGS = f"-O1 -g {TEST_INCLUDES}"
 # What each kind of test program (PROGRAMS' third column) is built with:
 # (rule, cflags, ldflags, static library it links (or None), libs).
 TEST_KINDS = {
     # the sa_ API, linked statically with a full library
-    "sa-release": ("cc_exe", f"-O2 -fno-builtin {TEST_INCLUDES} -DSA_API", "", "release/libshardalloc.a", "-lpthread"),
-    "sa-debug": ("cc_exe", f"-O2 -fno-builtin {TEST_INCLUDES} -DSA_API", "", "debug/libshardalloc.a", "-lpthread"),
+    "sa-release": ("cc_exe", f"{TEST_CFLAGS} -DSA_API", "", "release/libshardalloc.a", "-lpthread"),
+    "sa-debug": ("cc_exe", f"{TEST_CFLAGS} -DSA_API", "", "debug/libshardalloc.a", "-lpthread"),
     # a plain program, run with LD_PRELOAD
-    "std": ("cc_exe", f"-O2 -fno-builtin {TEST_INCLUDES}", "", None, ""),
+    "std": ("cc_exe", TEST_CFLAGS, "", None, ""),
     "cxx": ("cxx_exe", "", "", None, ""),
     # one fault each, in plain sight (-O1: the compiler leaves it there)
     "misuse": ("cc_exe", "-O1 -fno-builtin -Iallocator/tests/misuse/programs", "", None, ""),
     # the sa_ API against the sanitizer builds of the core, each with its compiler
-    "tsan": ("clang_exe", f"-O1 -g {TEST_INCLUDES} -DSA_API -fsanitize=thread", "-fsanitize=thread",
+    "tsan": ("clang_exe", f"{SANITIZER_CFLAGS} -DSA_API -fsanitize=thread", "-fsanitize=thread",
              "tsan/libshardalloc-core.a", "-lpthread"),
-    "ubsan": ("cc_exe", f"-O1 -g {TEST_INCLUDES} -DSA_API -fsanitize=undefined -fno-sanitize-recover=all",
+    "ubsan": ("cc_exe", f"{SANITIZER_CFLAGS} -DSA_API -fsanitize=undefined -fno-sanitize-recover=all",
               "-fsanitize=undefined", "ubsan/libshardalloc-core.a", "-lpthread"),
-    "asan": ("clang_exe", f"-O1 -g {TEST_INCLUDES} -DSA_API -fsanitize=address", "-fsanitize=address",
+    "asan": ("clang_exe", f"{SANITIZER_CFLAGS} -DSA_API -fsanitize=address", "-fsanitize=address",
              "asan/libshardalloc-core.a", "-lpthread"),
     # the fuzzing driver: libFuzzer with ASan, standalone on the UBSan core and the secure build
-    "fuzz-asan": ("clang_exe", "-O1 -g -Iallocator/include -fsanitize=fuzzer,address", "-fsanitize=fuzzer,address",
+    "fuzz-asan": ("clang_exe", f"{SANITIZER_CFLAGS} -fsanitize=fuzzer,address", "-fsanitize=fuzzer,address",
                   "asan/libshardalloc-core.a", "-lpthread"),
-    "fuzz-ubsan": ("cc_exe", "-O1 -g -Iallocator/include -DFUZZ_STANDALONE -fsanitize=undefined "
+    "fuzz-ubsan": ("cc_exe", f"{SANITIZER_CFLAGS} -DFUZZ_STANDALONE -fsanitize=undefined "
                    "-fno-sanitize-recover=all", "-fsanitize=undefined", "ubsan/libshardalloc-core.a", "-lpthread"),
-    "fuzz-secure": ("cc_exe", "-O1 -g -Iallocator/include -DFUZZ_STANDALONE", "", "secure/libshardalloc.a",
+    "fuzz-secure": ("cc_exe", f"{SANITIZER_CFLAGS} -DFUZZ_STANDALONE", "", "secure/libshardalloc.a",
                     "-lpthread"),
 }
 VARIANTS = {

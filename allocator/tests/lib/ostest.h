@@ -1,5 +1,5 @@
 /* ostest.h: helpers shared by the tests of the options, statistics and OS layer
- * (allocator/tests/*). Builds on testlib.h (TAP, patterns, statm).
+ * (allocator/tests: options, stats, memory-return, ...). Builds on testlib.h (TAP, patterns, statm).
  *
  *   - resident memory as the kernel counts it for "memory given back":
  *     Rss minus LazyFree from /proc/self/smaps_rollup (MADV_FREE'd pages stay in
