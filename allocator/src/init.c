@@ -167,10 +167,12 @@ bool sa_thread_has_exited(void) { return thread_exited; }
  * data of a thread that has ended (that memory is reused). */
 void sa_thread_poke(uintptr_t thread_id) {
   if (thread_id == SA_ORPHAN_THREAD_ID || sa_opt_purge_delay_ms < 0) return;
+  int64_t now_ms = sa_os_clock_ms();
+  if (!sa_poke_worth_a_look(thread_id, now_ms)) return;
   sa_lock_acquire(&threads_lock);
   for (sa_tld_t* tld = threads; tld != NULL; tld = tld->all_next) {
     if (tld->thread_id == thread_id) {
-      sa_heap_poke(tld->heap_default);
+      sa_heap_poke(tld->heap_default, now_ms);
       break;
     }
   }
@@ -264,9 +266,13 @@ static void fork_child_end_lost_threads(void) {
 
 /* ---- the process --------------------------------------------------------------- */
 
+/* Locks are taken in one order, the order below: a thread that flushes every
+ * remote batch holds the batches' lock while its pushes poke owners, which takes
+ * the threads' lock; taking them the other way round here once deadlocked a fork
+ * against a malloc_trim (faults-forkmore). */
 void sa_fork_prepare(void) {
-  sa_lock_acquire(&threads_lock);
   sa_remote_batches_fork_prepare();
+  sa_lock_acquire(&threads_lock);
   sa_orphan_fork_prepare();
   sa_lock_acquire(&sa_metadata_lock);
   sa_segments_fork_prepare();

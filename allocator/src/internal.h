@@ -336,7 +336,9 @@ void sa_heap_thread_done(sa_heap_t* heap);
  * (every heap of the threads listed from `threads` on, by tld->all_next). */
 void sa_heaps_fork_child(sa_tld_t* threads);
 /* Asks the heap's thread to collect (a remote free found the page's list empty). */
-void sa_heap_poke(sa_heap_t* heap);
+void sa_heap_poke(sa_heap_t* heap, int64_t now_ms);
+/* Whether this thread may look at the owner `thread_id` now (at most once a ms). */
+bool sa_poke_worth_a_look(uintptr_t thread_id, int64_t now_ms);
 void sa_thread_poke(uintptr_t thread_id); /* init.c: the same, by thread id, if it lives */
 /* The generic path found the thread poked: collect, purge, restore the direct table. */
 void sa_heap_poked(sa_heap_t* heap);

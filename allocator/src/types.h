@@ -229,6 +229,7 @@ struct sa_tld_s {
   sa_segment_t* purge_list;      /* segments with free pages still to purge */
   sa_segment_t* abandoning;      /* segments set aside at thread exit, to publish */
   _Atomic(bool) poked;           /* another thread asks it to collect (sa_heap_poke) */
+  _Atomic(int64_t) idle_since_ms; /* when the poke's sender first saw it idle */
   sa_tld_t* all_next;            /* in the list of every live thread's data (init.c) */
   sa_tld_t* all_prev;
   sa_stats_t stats;
