@@ -79,29 +79,46 @@ void sa_page_retire(sa_heap_t* heap, sa_page_t* page) {
 #define SA_POKE_MEMO 4 /* owners a thread watches at once */
 /* How long an owner's heartbeat must stand still for it to count as idle. Short:
  * a burst of remote frees takes a few milliseconds, an active owner ticks every few
- * dozen allocations. Not the purge delay: the frees of a burst would all be over. */
+ * dozen allocations. Not the purge delay: the frees of a burst would all be over.
+ * It is also how often a thread looks at one owner at most: the look takes the
+ * lock of the live threads' list, and a stream of remote frees into many pages
+ * would otherwise take it once a page. */
 #define SA_POKE_IDLE_MS 1
-/* The memo slot of a tld: its address past the low bits every tld shares. */
-#define SA_POKE_MEMO_SHIFT 6
+/* The memo slot of an owner: its thread id (a thread pointer) past the low bits that
+ * thread pointers share. */
+#define SA_POKE_MEMO_SHIFT 12
 
 typedef struct poke_memo_s {
-  sa_tld_t* tld;
-  uint64_t heartbeat; /* the owner's, when first seen unchanged */
-  int64_t since_ms;
+  uintptr_t thread_id; /* the owner watched */
+  uint64_t heartbeat;  /* its heartbeat at the last look */
+  int64_t since_ms;    /* since when it has not moved */
+  int64_t looked_ms;   /* when this thread last looked */
 } poke_memo_t;
 
 static __thread poke_memo_t poke_memo[SA_POKE_MEMO] __attribute__((tls_model("initial-exec")));
 
-/* Whether the owner has shown no activity for `delay` ms, as far as we watched. */
-static bool owner_idle(sa_tld_t* tld) {
-  poke_memo_t* memo = &poke_memo[((uintptr_t)tld >> SA_POKE_MEMO_SHIFT) % SA_POKE_MEMO];
+static poke_memo_t* poke_memo_of(uintptr_t thread_id) {
+  return &poke_memo[(thread_id >> SA_POKE_MEMO_SHIFT) % SA_POKE_MEMO];
+}
+
+bool sa_poke_worth_a_look(uintptr_t thread_id, int64_t now_ms) {
+  poke_memo_t* memo = poke_memo_of(thread_id);
+  if (memo->thread_id == thread_id && now_ms - memo->looked_ms < SA_POKE_IDLE_MS) return false;
+  if (memo->thread_id != thread_id) *memo = (poke_memo_t){thread_id, UINT64_MAX, now_ms, now_ms};
+  memo->looked_ms = now_ms;
+  return true;
+}
+
+/* Whether the owner has shown no activity for SA_POKE_IDLE_MS, as far as we
+ * watched; the memo's `since_ms` then says since when. */
+static bool owner_idle(sa_tld_t* tld, poke_memo_t* memo, int64_t now_ms) {
   uint64_t beat = atomic_load_explicit(&tld->heartbeat, memory_order_relaxed);
-  int64_t now = sa_os_clock_ms();
-  if (memo->tld != tld || memo->heartbeat != beat) {
-    *memo = (poke_memo_t){tld, beat, now};
+  if (memo->heartbeat != beat) {
+    memo->heartbeat = beat;
+    memo->since_ms = now_ms;
     return false;
   }
-  return now - memo->since_ms >= SA_POKE_IDLE_MS;
+  return now_ms - memo->since_ms >= SA_POKE_IDLE_MS;
 }
 
 static void direct_clear(sa_heap_t* heap) {
@@ -114,10 +131,12 @@ static void direct_restore(sa_heap_t* heap) {
 
 /* Called (by sa_thread_poke, under the lock of the live threads' list) with a live
  * thread's own heap. */
-void sa_heap_poke(sa_heap_t* heap) {
+void sa_heap_poke(sa_heap_t* heap, int64_t now_ms) {
   sa_tld_t* tld = heap->tld;
   if (atomic_load_explicit(&tld->poked, memory_order_relaxed)) return;
-  if (!owner_idle(tld)) return;
+  poke_memo_t* memo = poke_memo_of(tld->thread_id);
+  if (!owner_idle(tld, memo, now_ms)) return;
+  atomic_store_explicit(&tld->idle_since_ms, memo->since_ms, memory_order_relaxed);
   atomic_store_explicit(&tld->poked, true, memory_order_relaxed);
   direct_clear(heap); /* the thread's own heap: first-class ones may end at any time */
 }
@@ -126,8 +145,13 @@ void sa_heap_poked(sa_heap_t* heap) {
   sa_tld_t* tld = heap->tld;
   atomic_store_explicit(&tld->poked, false, memory_order_relaxed);
   for (sa_heap_t* h = tld->heaps; h != NULL; h = h->next) sa_heap_collect_pages(h, false);
-  /* Pages other threads emptied while it was idle: no later visit would purge them
-   * after the delay (it may stay on the fast path), so they go back at once. */
-  sa_segments_purge_due(tld, sa_os_clock_ms(), true);
+  /* Pages other threads emptied while it was idle. If it was idle for the purge
+   * delay, they go back at once: no later visit might purge them (it may stay on the
+   * fast path), and the delay is over anyway. A thread that was idle only briefly
+   * (a producer waiting for room in a queue) is about to reuse them: purging them
+   * now would cost a page fault per page; they wait for the delay as any page does. */
+  int64_t now = sa_os_clock_ms();
+  int64_t idle_ms = now - atomic_load_explicit(&tld->idle_since_ms, memory_order_relaxed);
+  sa_segments_purge_due(tld, now, idle_ms >= sa_opt_purge_delay_ms);
   for (sa_heap_t* h = tld->heaps; h != NULL; h = h->next) direct_restore(h);
 }

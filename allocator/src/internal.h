@@ -453,7 +453,9 @@ static inline void sa_heap_generic_tick(sa_heap_t* heap) {
 /* A free left the page with no block in use. */
 void sa_page_retire(sa_heap_t* heap, sa_page_t* page);
 /* Asks the heap's thread to collect (a remote free found the page's list empty). */
-void sa_heap_poke(sa_heap_t* heap);
+void sa_heap_poke(sa_heap_t* heap, int64_t now_ms);
+/* Whether this thread may look at the owner `thread_id` now (at most once a ms). */
+bool sa_poke_worth_a_look(uintptr_t thread_id, int64_t now_ms);
 /* The generic path found the thread poked: collect, purge, restore the direct table. */
 void sa_heap_poked(sa_heap_t* heap);
 

@@ -6,10 +6,13 @@
 
 #include "internal.h"
 
-/* Serialises every global lock around fork(), in one order. */
+/* Serialises every global lock around fork(). Locks are taken in one order, the
+ * order below: a thread that flushes every remote batch holds the batches' lock
+ * while its pushes poke owners, which takes the threads' lock; taking them the
+ * other way round here once deadlocked a fork against a malloc_trim (fork-more). */
 static void fork_prepare(void) {
-  sa_threads_fork_prepare();
   sa_remote_batches_fork_prepare();
+  sa_threads_fork_prepare();
   sa_orphan_fork_prepare();
   sa_lock_acquire(&sa_metadata_lock);
   sa_abandoned_fork_prepare();

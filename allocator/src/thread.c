@@ -59,10 +59,12 @@ bool sa_thread_has_exited(void) { return thread_exited; }
  * data of a thread that has ended (that memory is reused). */
 void sa_thread_poke(uintptr_t thread_id) {
   if (thread_id == SA_ORPHAN_THREAD_ID || sa_opt_purge_delay_ms < 0) return;
+  int64_t now_ms = sa_os_clock_ms();
+  if (!sa_poke_worth_a_look(thread_id, now_ms)) return;
   sa_lock_acquire(&threads_lock);
   for (sa_tld_t* tld = threads.first; tld != NULL; tld = tld->all_link.next) {
     if (tld->thread_id == thread_id) {
-      sa_heap_poke(tld->heap_default);
+      sa_heap_poke(tld->heap_default, now_ms);
       break;
     }
   }

@@ -263,6 +263,7 @@ struct sa_tld_s {
   sa_segment_t* abandoning;      /* segments set aside at thread exit, to publish
                                     (by abandoned_link.next) */
   _Atomic(bool) poked;           /* another thread asks it to collect (sa_heap_poke) */
+  _Atomic(int64_t) idle_since_ms; /* when the poke's sender first saw it idle */
   sa_list_link_t all_link;       /* in the list of every live thread's data (thread.c) */
   sa_stats_t stats;
 };

@@ -506,14 +506,20 @@ class Paper:
             self.add(("p", "No set in paper/sets.txt has allocator/bench/cost-per-pair's output."))
             return
         first = cost[0]
+        own = all(r.get("per_pair_own") for r in cost)
         body = [[name_cell(r["allocator"]), r["version"], f"{int(r['instructions'])}",
-                 r1(float(r["per_pair"]))] for r in cost]
-        self.add(("p", "Instructions executed in each allocator's own code while cfrac factors one "
-                       "number, counted with callgrind (exact and repeatable, unlike times on a "
-                       "shared machine), divided by the number of malloc and calloc calls "
-                       f"({integer(int(first['malloc_calls']))}, counted by the alloc_profile shim): "
-                       "allocator/bench/cost-per-pair."),
-                 ("table", ["allocator", "version", "instructions", "per malloc/free pair"], body,
+                 r1(float(r["per_pair"]))] + ([r1(float(r["per_pair_own"]))] if own else [])
+                for r in cost]
+        what = ("every instruction executed outside the program's own code (the allocator, the "
+                "stubs that reach it, what it calls in libc, start-up and exit)" if own else
+                "the instructions executed in each allocator's own code")
+        self.add(("p", f"While cfrac factors one number, {what}, counted with callgrind (exact and "
+                       "repeatable, unlike times on a shared machine), divided by the number of "
+                       f"malloc and calloc calls ({integer(int(first['malloc_calls']))}, counted by "
+                       "the alloc_profile shim): allocator/bench/cost-per-pair."
+                       + (" The last column counts only the allocator's own functions." if own else "")),
+                 ("table", ["allocator", "version", "instructions", "per malloc/free pair"]
+                  + (["own code per pair"] if own else []), body,
                   f"Cost per pair on {first['machine']} at commit {first['commit']}."))
         per = {r["allocator"]: float(r["per_pair"]) for r in cost}
         if data.OURS in per:
