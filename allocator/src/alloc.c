@@ -10,7 +10,7 @@ static inline void* page_pop(sa_page_t* page) {
   sa_debug_on_pop(page, block);
 #if SA_SECURE_ENCODED_LISTS
   sa_block_t* next = sa_link_get(page, block);
-  if (sa_unlikely(next != NULL && !sa_page_is_block(page, next))) {
+  if (sa_unlikely(next != NULL && !sa_link_in_page(page, next))) {
     sa_secure_bad_link(page, block, "malloc");
     next = NULL; /* never followed: the rest of the list is lost, not handed out */
   }
@@ -34,7 +34,7 @@ static inline void* heap_malloc_raw(sa_heap_t* heap, size_t size, bool zero) {
       return p;
     }
   }
-  return sa_heap_malloc_generic(heap, size, zero);
+  return sa_heap_malloc_generic(size, heap, zero);
 }
 
 /* Every entry point's allocation. Debug builds ask for room for the trailer (at
@@ -63,7 +63,7 @@ static void* orphan_malloc(size_t size, bool zero) {
 }
 
 /* Every allocation that is not a pop from a direct page ends up here. */
-sa_decl_noinline void* sa_heap_malloc_generic(sa_heap_t* heap, size_t size, bool zero) {
+sa_decl_noinline void* sa_heap_malloc_generic(size_t size, sa_heap_t* heap, bool zero) {
   if (sa_unlikely(heap == &sa_heap_empty)) {
     if (sa_thread_has_exited()) return orphan_malloc(size, zero);
     heap = sa_heap_for_thread();

@@ -19,11 +19,22 @@ sa_decl_export void sa_free(void* p) {
   /* Debug builds, before anything reads the segment: p may not point into one at all. */
   if (!sa_debug_free_ok(p)) return; /* reported; leaking beats corrupting */
 #if SA_SECURE_DOUBLE_FREE
-  if (sa_unlikely(!sa_secure_check_free(p))) return; /* reported; leaking beats corrupting */
+  /* Before the segment is read: p may point anywhere. */
+  if (sa_unlikely(!sa_secure_may_be_ours(p))) {
+    sa_secure_check_free(p); /* reports it */
+    return;
+  }
 #endif
   sa_segment_t* segment = sa_segment_of(p);
   sa_page_t* page = sa_page_of(segment, p);
   if (sa_likely(atomic_load_explicit(&page->xthread_id, memory_order_relaxed) == sa_thread_id())) {
+#if SA_SECURE_DOUBLE_FREE
+    /* The owner's page, in use, no flags: the rest of sa_secure_check_free's checks
+     * come down to these two, inline. */
+    if (sa_unlikely(!sa_page_is_block(page, p) || sa_link_looks_free(page, (const sa_block_t*)p))) {
+      if (!sa_secure_check_free(p)) return; /* reported; leaking beats corrupting */
+    }
+#endif
     page_push_local(page, (sa_block_t*)p);
     if (sa_unlikely(--page->used == 0)) sa_page_retire(atomic_load_explicit(&page->heap, memory_order_relaxed), page);
     return;
@@ -45,6 +56,9 @@ static bool reclaim_on_free(sa_segment_t* segment) {
 /* Frees that need care: huge pages, aligned (interior) pointers, full pages, and
  * blocks of pages that other threads own. */
 static sa_decl_noinline void sa_free_generic(void* p) {
+#if SA_SECURE_DOUBLE_FREE
+  if (sa_unlikely(!sa_secure_check_free(p))) return; /* reported; leaking beats corrupting */
+#endif
   /* Found again rather than passed in: that keeps the fast path's registers free. */
   sa_segment_t* segment = sa_segment_of(p);
   sa_page_t* page = sa_page_of(segment, p);

@@ -228,6 +228,7 @@ static sa_page_t* page_fresh(sa_heap_t* heap, size_t bin) {
   size_t area = sa_page_usable_area(sa_segment_of(page), page, &start);
   page->start = start;
   page->reserved = (uint32_t)(area / block_size);
+  page->span = area > UINT32_MAX ? UINT32_MAX : (uint32_t)area;
   sa_assert(page->reserved > 0);
 #if SA_SECURE_ENCODED_LISTS
   sa_secure_page_init(page);

@@ -6,8 +6,8 @@
 /* ---- pages -------------------------------------------------------------------------- */
 
 void sa_secure_page_init(sa_page_t* page) {
-  page->keys[0] = sa_secure_random();
-  page->keys[1] = 1 + sa_secure_random() % (SA_BITS_PER_WORD - 1);
+  page->link_key = sa_secure_random();
+  page->link_rotation = (uint8_t)(1 + sa_secure_random() % (SA_BITS_PER_WORD - 1));
   /* block_size = m << k with m odd; m's inverse mod 2^64 by Newton's iteration (each
    * step doubles the correct low bits: 3 from x = m, then 6, 12, 24, 48, 96). */
   size_t size = page->block_size;
@@ -60,8 +60,7 @@ static sa_decl_cold bool check_unusual(const sa_page_t* page, const void* p, uin
   if (!inside) return invalid(p, "not in a block", page);
   if (!(flags & SA_PAGE_HAS_ALIGNED)) return invalid(p, "not the start of a block", page);
   const sa_block_t* block = sa_page_block_of(page, p);
-  sa_block_t* next = sa_link_get(page, block);
-  if (next == NULL || sa_page_is_block(page, next)) return double_free(page, block);
+  if (sa_link_looks_free(page, block)) return double_free(page, block);
   return true;
 }
 
@@ -79,7 +78,6 @@ bool sa_secure_check_free(const void* p) {
       return check_unusual(page, p, flags);
     }
   }
-  sa_block_t* next = sa_link_get(page, (const sa_block_t*)p);
-  if (sa_unlikely(next == NULL || sa_page_is_block(page, next))) return double_free(page, (const sa_block_t*)p);
+  if (sa_unlikely(sa_link_looks_free(page, (const sa_block_t*)p))) return double_free(page, (const sa_block_t*)p);
   return true;
 }

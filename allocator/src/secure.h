@@ -48,20 +48,19 @@
 #define SA_GUARD_SIZE (SA_SECURE_GUARD_PAGES ? SA_OS_PAGE_MIN : 0)
 
 /* ---- free-list links ----------------------------------------------------------
- * encoded = rotl(next ^ keys[0], r) ^ block, r = keys[1] in 1..63. The block's own
- * address is mixed in so that a link copied from one free block into another does
- * not decode to anything valid there. */
+ * encoded = rotl(next ^ link_key, r) ^ block, r = link_rotation in 1..63. The
+ * block's own address is mixed in so that a link copied from one free block into
+ * another does not decode to anything valid there. */
 #if SA_SECURE_ENCODED_LISTS
-/* keys[1] is the rotation, 1..63 (sa_secure_page_init). */
-static inline unsigned sa_link_rotation(const sa_page_t* page) { return (unsigned)page->keys[1]; }
+static inline unsigned sa_link_rotation(const sa_page_t* page) { return page->link_rotation; }
 static inline sa_block_t* sa_link_get(const sa_page_t* page, const sa_block_t* block) {
   uintptr_t x = (uintptr_t)block->next ^ (uintptr_t)block;
   unsigned r = sa_link_rotation(page);
   x = (x >> r) | (x << (SA_BITS_PER_WORD - r));
-  return (sa_block_t*)(x ^ page->keys[0]);
+  return (sa_block_t*)(x ^ page->link_key);
 }
 static inline void sa_link_set(const sa_page_t* page, sa_block_t* block, const sa_block_t* next) {
-  uintptr_t x = (uintptr_t)next ^ page->keys[0];
+  uintptr_t x = (uintptr_t)next ^ page->link_key;
   unsigned r = sa_link_rotation(page);
   x = (x << r) | (x >> (SA_BITS_PER_WORD - r));
   block->next = (sa_block_t*)(x ^ (uintptr_t)block);
@@ -87,6 +86,32 @@ static inline bool sa_page_is_block(const sa_page_t* page, const void* p) {
   if (k != 0) x = (x >> k) | (x << (SA_BITS_PER_WORD - k));
   return x < page->capacity;
 }
+
+/* Whether a decoded link points into the page's blocks: a subtraction and a compare,
+ * where sa_page_is_block takes a multiply. A link that was overwritten or forged
+ * without the page's key decodes to a random word: in range with odds of 2^-40 or
+ * less (a page spans at most 16 MiB of the 2^64). */
+static inline bool sa_link_in_page(const sa_page_t* page, const sa_block_t* next) {
+  return (uintptr_t)next - (uintptr_t)page->start < page->span;
+}
+
+#if SA_SECURE_ENCODED_LISTS
+/* Whether the block's first word decodes as a free block's link does (NULL, or into
+ * the page): true of every block on a free list, and of a block in use only by the
+ * odds above (malloc clears the link; what the program writes there decodes to a
+ * random word). So a free that finds it true is a double free. */
+static inline bool sa_link_looks_free(const sa_page_t* page, const sa_block_t* block) {
+  sa_block_t* next = sa_link_get(page, block);
+  return next == NULL || sa_link_in_page(page, next);
+}
+#endif
+
+#if SA_SECURE_DOUBLE_FREE
+/* The part of sa_secure_check_free that must come before the segment is read: a
+ * word-aligned pointer into one of our segments (sa_segment_is_mapped, internal.h). */
+#define sa_secure_may_be_ours(p) \
+  ((((uintptr_t)(p) & (SA_WORD_SIZE - 1)) == 0) && sa_segment_is_mapped(sa_segment_of(p)))
+#endif
 
 /* ---- secure.c (floor 5) ---------------------------------------------------------
  * The random generator is base.c's (sa_secure_random), the guard pages

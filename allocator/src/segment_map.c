@@ -6,24 +6,20 @@
 /* ---- the segment map: which SA_SEGMENT_SIZE regions are our segments ------------
  * One bit per possible segment in the address space: 8 M bits = 1 MiB of
  * zero-initialised static memory, of which only the touched pages cost anything. */
-#define SA_SEGMENT_MAP_WORDS (((size_t)1 << (SA_ADDRESS_BITS - SA_SEGMENT_SHIFT)) / SA_BITS_PER_WORD)
-static _Atomic(uint64_t) segment_map[SA_SEGMENT_MAP_WORDS];
+_Atomic(uint64_t) sa_segment_bits[SA_SEGMENT_MAP_WORDS]; /* SA_SEGMENT_MAP_WORDS: internal.h */
 
 void sa_segment_map_mark(const sa_segment_t* segment, bool present) {
   size_t index = (uintptr_t)segment >> SA_SEGMENT_SHIFT;
   if (index / SA_BITS_PER_WORD >= SA_SEGMENT_MAP_WORDS) return;
   uint64_t bit = (uint64_t)1 << (index % SA_BITS_PER_WORD);
-  if (present) atomic_fetch_or_explicit(&segment_map[index / SA_BITS_PER_WORD], bit, memory_order_release);
-  else atomic_fetch_and_explicit(&segment_map[index / SA_BITS_PER_WORD], ~bit, memory_order_release);
+  if (present) atomic_fetch_or_explicit(&sa_segment_bits[index / SA_BITS_PER_WORD], bit, memory_order_release);
+  else atomic_fetch_and_explicit(&sa_segment_bits[index / SA_BITS_PER_WORD], ~bit, memory_order_release);
 }
 
 sa_decl_export bool sa_is_in_heap_region(const void* p) {
   if (p == NULL) return false;
   sa_segment_t* segment = sa_segment_of(p);
-  size_t index = (uintptr_t)segment >> SA_SEGMENT_SHIFT;
-  if (index / SA_BITS_PER_WORD >= SA_SEGMENT_MAP_WORDS) return false;
-  uint64_t word = atomic_load_explicit(&segment_map[index / SA_BITS_PER_WORD], memory_order_acquire);
-  if ((word & ((uint64_t)1 << (index % SA_BITS_PER_WORD))) == 0) return false;
+  if (!sa_segment_is_mapped(segment)) return false;
   return segment->cookie == ((uintptr_t)segment ^ sa_process_key) &&
          (uintptr_t)p < (uintptr_t)segment + segment->size;
 }

@@ -135,8 +135,12 @@ typedef struct sa_heap_s sa_heap_t;
 typedef struct sa_segment_s sa_segment_t;
 typedef struct sa_tld_s sa_tld_t;
 
+/* Two cache lines. The first holds what the owner's fast paths read and write, and
+ * what the secure build's checks read there; the second what other threads write
+ * (thread_free: a remote free's CAS would otherwise take the line the owner's every
+ * malloc and free works on) and what only the generic paths use. */
 typedef struct sa_page_s {
-  /* hot: the fast paths touch these */
+  /* ---- the first line: the owner's fast paths */
   sa_block_t* free;      /* blocks ready to allocate */
   /* The owning thread's id with the flags in its low bits: the free fast path's
    * one compare (equal only for the owner of a page that needs no care). Kept in
@@ -144,30 +148,33 @@ typedef struct sa_page_s {
   _Atomic(uintptr_t) xthread_id;
   uint32_t used;         /* blocks handed out and not yet collected back */
   uint8_t flags;         /* SA_PAGE_* */
-  uint8_t bin;           /* size class */
   uint8_t in_use;        /* allocated from its segment */
-  uint8_t unused_;
+  uint8_t link_rotation; /* secure build: free-list link encoding, 1..63 (secure.h) */
+  uint8_t block_shift;   /* secure build: block_size = odd << block_shift (sa_page_is_block) */
   sa_block_t* local_free; /* freed by the owning thread */
-  _Atomic(uintptr_t) thread_free; /* freed by other threads; low 2 bits: sa_notify_t */
-  /* warm */
-  size_t block_size;
+  uintptr_t link_key;    /* secure build: free-list link encoding (secure.h) */
   uint8_t* start;        /* first block */
+  uint64_t block_inverse; /* secure build: the odd part's inverse mod 2^64 */
   uint32_t capacity;     /* blocks carved out of the page so far */
+  uint32_t span;         /* bytes from start to the page's end (secure.h: links in range) */
+  /* ---- the second line: other threads' frees, the generic paths */
+  _Atomic(uintptr_t) thread_free; /* freed by other threads; low 2 bits: sa_notify_t */
+  size_t block_size;
   uint32_t reserved;     /* blocks that fit in the page */
-  uintptr_t keys[2];     /* secure build: free-list link encoding (secure.h) */
+  uint8_t bin;           /* size class */
+  uint8_t is_committed;  /* its memory is read-write (matters when eager_commit is off) */
+  _Atomic(uint8_t) batchable; /* remote frees may be batched: a thread's own heap's page */
+  uint8_t padding_;
   _Atomic(sa_heap_t*) heap; /* owning heap; NULL while abandoned or huge */
   sa_list_link_t link;   /* in a heap queue (or the list of live huge blocks) */
   struct sa_page_s* notified_next; /* in the heap's list of full pages that got room */
-  uint8_t is_committed;  /* its memory is read-write (matters when eager_commit is off) */
-  _Atomic(uint8_t) batchable; /* remote frees may be batched: a thread's own heap's page */
-  uint8_t block_shift;   /* secure build: block_size = odd << block_shift (sa_page_is_block) */
-  uint8_t padding_[5];   /* to SA_PAGE_STRUCT_SIZE */
-  uint64_t block_inverse; /* secure build: the odd part's inverse mod 2^64 */
+  uint64_t padding2_[1]; /* to SA_PAGE_STRUCT_SIZE */
 } sa_page_t;
 
 /* A power of two, so that finding a page from a pointer is two shifts. */
 #define SA_PAGE_STRUCT_SIZE 128
 _Static_assert(sizeof(sa_page_t) == SA_PAGE_STRUCT_SIZE, "sa_page_t must stay 128 bytes");
+_Static_assert(offsetof(sa_page_t, thread_free) == 64, "thread_free opens the page's second cache line");
 
 typedef enum sa_page_kind_e {
   SA_PAGE_SMALL,  /* 64 pages of 64 KiB */

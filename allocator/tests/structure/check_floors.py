@@ -45,6 +45,8 @@ def object_graph(build_dir):
     defined, used = {}, collections.defaultdict(set)
     for obj in sorted(glob.glob(os.path.join(build_dir, "obj", "*.o"))):
         name = os.path.basename(obj)[:-2].replace("os_linux", "os/linux") + ".c"
+        if not os.path.exists(os.path.join(SRC, name)):
+            continue  # left in build/ by a source that is gone (an older checkout's)
         out = subprocess.run(["nm", obj], capture_output=True, text=True, check=True).stdout
         for line in out.splitlines():
             parts = line.split()
