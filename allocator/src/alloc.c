@@ -4,16 +4,28 @@
  * huge sizes) goes through sa_heap_malloc_generic. */
 #include "internal.h"
 
+#if SA_SECURE_ENCODED_LISTS
+/* A popped block whose link does not point into its page: reported, and the list
+ * cut there (never followed: the rest of it is lost, not handed out); the block
+ * itself is still good. Out of line and reached by a tail call, so that the fast
+ * path needs no stack frame. */
+static sa_decl_noinline sa_decl_cold void* page_pop_bad_link(sa_page_t* page, sa_block_t* block) {
+  sa_secure_bad_link(page, block, "malloc");
+  page->free = NULL;
+  block->next = NULL;
+  page->used++;
+  sa_debug_on_popped(page, block);
+  return block;
+}
+#endif
+
 /* Pops a block from a page known to have one. */
 static inline void* page_pop(sa_page_t* page) {
   sa_block_t* block = page->free;
   sa_debug_on_pop(page, block);
 #if SA_SECURE_ENCODED_LISTS
   sa_block_t* next = sa_link_get(page, block);
-  if (sa_unlikely(next != NULL && !sa_link_in_page(page, next))) {
-    sa_secure_bad_link(page, block, "malloc");
-    next = NULL; /* never followed: the rest of the list is lost, not handed out */
-  }
+  if (sa_unlikely(next != NULL && !sa_link_in_page(page, next))) return page_pop_bad_link(page, block);
   page->free = next;
   block->next = NULL; /* an allocated block must not look free (sa_secure_check_free) */
 #else

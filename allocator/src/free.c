@@ -19,11 +19,9 @@ sa_decl_export void sa_free(void* p) {
   /* Debug builds, before anything reads the segment: p may not point into one at all. */
   if (!sa_debug_free_ok(p)) return; /* reported; leaking beats corrupting */
 #if SA_SECURE_DOUBLE_FREE
-  /* Before the segment is read: p may point anywhere. */
-  if (sa_unlikely(!sa_secure_may_be_ours(p))) {
-    sa_secure_check_free(p); /* reports it */
-    return;
-  }
+  /* Before the segment is read: p may point anywhere. The generic path's full
+   * check reports it (a tail call: the fast path keeps no stack frame). */
+  if (sa_unlikely(!sa_secure_may_be_ours(p))) return sa_free_generic(p);
 #endif
   sa_segment_t* segment = sa_segment_of(p);
   sa_page_t* page = sa_page_of(segment, p);
@@ -32,7 +30,7 @@ sa_decl_export void sa_free(void* p) {
     /* The owner's page, in use, no flags: the rest of sa_secure_check_free's checks
      * come down to these two, inline. */
     if (sa_unlikely(!sa_page_is_block(page, p) || sa_link_looks_free(page, (const sa_block_t*)p))) {
-      if (!sa_secure_check_free(p)) return; /* reported; leaking beats corrupting */
+      return sa_free_generic(p); /* the full check: reported there; leaking beats corrupting */
     }
 #endif
     page_push_local(page, (sa_block_t*)p);
