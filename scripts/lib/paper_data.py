@@ -207,7 +207,7 @@ class Tally:
         return len(self.better) + len(self.worse) + len(self.level) + len(self.unknown)
 
     def below_one(self):
-        """Among the unknown (single runs): the cases whose ratio is below 1."""
+        """Among the unknown (fewer than 3 runs a side): the cases whose ratio is below 1."""
         return [c for c in self.unknown if c[1] < 1]
 
 

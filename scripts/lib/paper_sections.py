@@ -139,7 +139,7 @@ class Paper:
             return "no benchmark to compare"
         if tally.unknown and not (tally.better or tally.worse or tally.level):
             below = tally.below_one()
-            return (f"single runs, so no difference can be judged; shardalloc's median is below "
+            return (f"fewer than 3 runs a side, so no difference can be judged; shardalloc's median is below "
                     f"mimalloc's on {integer(len(below))} of {integer(tally.total)} benchmarks")
         verb = "is " if measure == "time" else ""
         parts = [f"shardalloc {verb}{word[0]} mimalloc on {integer(len(tally.better))} of "
@@ -331,7 +331,7 @@ class Paper:
                 continue
             if t.unknown and not (t.better or t.worse or t.level):
                 items.append(f"against {name(v)}: median lower on {integer(len(t.below_one()))} of "
-                             f"{integer(t.total)} (single runs)")
+                             f"{integer(t.total)} (fewer than 3 runs a side)")
                 continue
             text = f"against {name(v)}: faster on {integer(len(t.better))} of {integer(t.total)}"
             if t.worse:
