@@ -25,7 +25,9 @@ static inline void* page_pop(sa_page_t* page) {
   sa_debug_on_pop(page, block);
 #if SA_SECURE_ENCODED_LISTS
   sa_block_t* next = sa_link_get(page, block);
-  if (sa_unlikely(next != NULL && !sa_link_in_page(page, next))) return page_pop_bad_link(page, block);
+  /* A block start, not only a pointer into the page: a link with one bit flipped
+   * below the block size would hand out a block that overlaps another. */
+  if (sa_unlikely(next != NULL && !sa_page_is_block(page, next))) return page_pop_bad_link(page, block);
   page->free = next;
   block->next = NULL; /* an allocated block must not look free (sa_secure_check_free) */
 #else

@@ -88,9 +88,11 @@ static inline bool sa_page_is_block(const sa_page_t* page, const void* p) {
 }
 
 /* Whether a decoded link points into the page's blocks: a subtraction and a compare,
- * where sa_page_is_block takes a multiply. A link that was overwritten or forged
- * without the page's key decodes to a random word: in range with odds of 2^-40 or
- * less (a page spans at most 16 MiB of the 2^64). */
+ * where sa_page_is_block takes a multiply. Enough for telling a free block from one
+ * in use (sa_link_looks_free): what a program wrote over a block decodes to a random
+ * word, in range with odds of 2^-40 or less (a page spans at most 16 MiB of the
+ * 2^64). Not enough for a popped link (alloc.c checks a block start there): one bit
+ * flipped below the block size stays in range. */
 static inline bool sa_link_in_page(const sa_page_t* page, const sa_block_t* next) {
   return (uintptr_t)next - (uintptr_t)page->start < page->span;
 }
