@@ -5,7 +5,7 @@
 #include "internal.h"
 
 #if SA_SECURE_ENCODED_LISTS
-/* A popped block whose link does not point into its page: reported, and the list
+/* A popped block whose link is not a block start of its page: reported, and the list
  * cut there (never followed: the rest of it is lost, not handed out); the block
  * itself is still good. Out of line and reached by a tail call, so that the fast
  * path needs no stack frame. */
