@@ -13,12 +13,16 @@ static void collect_page(sa_heap_t* heap, sa_page_t* page, void* force) {
   }
 }
 
-void sa_heap_collect_pages(sa_heap_t* heap, bool force) {
+void sa_heap_collect_frees(sa_heap_t* heap, bool force) {
   sa_heap_drain_notified(heap);
   /* Full pages that got room have told us through the notified list (just drained
    * into their bin queues): a routine collect need not walk the full queue. */
   _Static_assert(SA_BIN_FULL == SA_BIN_COUNT - 1, "the full queue is the last");
   sa_heap_visit(heap, force ? SA_BIN_COUNT : SA_BIN_FULL, collect_page, force ? heap : NULL);
+}
+
+void sa_heap_collect_pages(sa_heap_t* heap, bool force) {
+  sa_heap_collect_frees(heap, force);
   sa_segments_purge_due(heap->tld, sa_os_clock_ms(), force);
 }
 

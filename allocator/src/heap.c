@@ -56,11 +56,15 @@ void sa_heap_thread_done(sa_heap_t* heap) {
   sa_tld_t* tld = heap->tld;
   /* Every heap of the thread ends with it: collect what is free, abandon the rest. */
   for (sa_heap_t* h = tld->heaps; h != NULL; h = h->next) {
-    sa_heap_collect_pages(h, true);
+    sa_heap_collect_frees(h, true);
     sa_heap_drain_notified(h);
     sa_heap_visit(h, SA_BIN_COUNT, abandon_page, NULL);
     sa_huge_heap_release(h, false, NULL);
   }
+  /* The free pages of the segments it abandons go back now (no owner is left to
+   * wait for their delay); its empty segments go to the global cache as they are,
+   * with their deadlines, for the threads that follow. */
+  sa_segments_purge_pending(tld, sa_os_clock_ms(), true);
   sa_segments_abandon_publish(tld);
   sa_segment_cache_flush(tld, 0, true);
   sa_stats_merge_thread(tld);

@@ -145,6 +145,11 @@ void* sa_huge_alloc(sa_heap_t* heap, size_t size, size_t alignment, bool zero) {
   }
   if (segment == NULL) {
     segment = sa_segment_map(total, map_alignment, map_offset, true);
+    /* Out of address space (RLIMIT_AS, RLIMIT_DATA) perhaps only because of the
+     * empty segments kept for other threads: they go, and the mapping is tried again. */
+    if (segment == NULL && sa_segment_global_cache_flush() > 0) {
+      segment = sa_segment_map(total, map_alignment, map_offset, true);
+    }
     if (segment == NULL) {
       errno = ENOMEM;
       return NULL;

@@ -289,7 +289,8 @@ sa_segment_t* sa_segment_global_cache_pop(void);
 /* An empty segment: kept in the thread's cache, or unmapped. */
 void sa_segment_free(sa_segment_t* segment, sa_tld_t* tld);
 void sa_segment_cache_flush(sa_tld_t* tld, size_t keep, bool donate);
-void sa_segment_global_cache_flush(void);
+/* Unmaps the global cache's segments; returns how many. */
+size_t sa_segment_global_cache_flush(void);
 void sa_segment_cache_fork_prepare(void);
 void sa_segment_cache_fork_release(void);
 /* A free page's memory back to the OS: now, or once the purge delay has passed. */
@@ -297,8 +298,12 @@ void sa_segment_page_purge(sa_segment_t* segment, size_t index);
 void sa_segment_page_purge_later(sa_tld_t* tld, sa_segment_t* segment, size_t index);
 void sa_segment_purge_pending(sa_segment_t* segment);
 void sa_segment_purge_list_remove(sa_tld_t* tld, sa_segment_t* segment);
-/* Purges the free pages whose purge delay has passed (all of them with force). */
+/* Purges what is due (all of it with force): the free pages of the thread's
+ * segments and its cached segments; and the global cache's segments that are due. */
 void sa_segments_purge_due(sa_tld_t* tld, int64_t now_ms, bool force);
+/* Only the free pages of the thread's segments (thread exit: its cached segments
+ * go to the global cache as they are). */
+void sa_segments_purge_pending(sa_tld_t* tld, int64_t now_ms, bool force);
 
 /* ---- segment.c: segments as a thread's source of pages --------------------------------- */
 
@@ -460,7 +465,10 @@ void sa_orphan_fork_release(void);
 
 /* ---- collect.c ------------------------------------------------------------------------ */
 
-/* Collects every page's frees; frees the empty pages; purges what is due. */
+/* Collects every page's frees; frees the empty pages (force: every page, the full
+ * ones too). */
+void sa_heap_collect_frees(sa_heap_t* heap, bool force);
+/* The same, then purges what is due (sa_segments_purge_due). */
 void sa_heap_collect_pages(sa_heap_t* heap, bool force);
 /* The same, and empties the caches as far as `force` says. */
 void sa_heap_collect(sa_heap_t* heap, bool force);

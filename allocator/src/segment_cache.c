@@ -5,14 +5,22 @@
 #include "internal.h"
 
 static void segment_purge_range(sa_segment_t* segment, size_t offset, size_t size);
+static void segment_purge_cached(sa_segment_t* segment);
 
 /* ---- the global cache ---------------------------------------------------------------
- * Empty segments that exited threads left, for the next thread to reuse (purged,
- * like the per-thread caches). With purge_delay -1 nothing is given back at all. */
+ * Empty segments that threads could not keep (their own cache was full, or they
+ * exited), for the next thread to reuse. They keep the deadline they got when they
+ * emptied: a thread that starts within the purge delay of another's exit reuses its
+ * memory as it is (mstress starts and ends threads every few ms: purged at once, each
+ * segment faulted in again). Any thread's purge check purges the ones whose delay
+ * has passed (global_cache_purge_due). With purge_delay -1 nothing is given back. */
 #define SA_GLOBAL_SEGMENT_CACHE 16
 static sa_lock_t global_cache_lock = SA_LOCK_INIT;
 static _Atomic(sa_segment_t*) global_cache; /* a stack, by link.next */
 static size_t global_cache_count;
+/* The earliest deadline of an unpurged segment in the global cache (INT64_MAX: none),
+ * read without the lock by every purge check. */
+static _Atomic(int64_t) global_cache_purge_at = INT64_MAX;
 
 sa_segment_t* sa_segment_global_cache_pop(void) {
   /* A peek without the lock: a stale answer only costs an mmap. */
@@ -27,7 +35,7 @@ sa_segment_t* sa_segment_global_cache_pop(void) {
   return segment;
 }
 
-/* Keeps an empty segment in the global cache; false if it is full. */
+/* Keeps an empty segment in the global cache, purged or not; false if it is full. */
 static bool global_cache_push(sa_segment_t* segment) {
   bool kept = false;
   sa_lock_acquire(&global_cache_lock);
@@ -36,21 +44,48 @@ static bool global_cache_push(sa_segment_t* segment) {
     atomic_store_explicit(&global_cache, segment, memory_order_relaxed);
     global_cache_count++;
     kept = true;
+    if (segment->cache_unpurged &&
+        segment->purge_at_ms < atomic_load_explicit(&global_cache_purge_at, memory_order_relaxed)) {
+      atomic_store_explicit(&global_cache_purge_at, segment->purge_at_ms, memory_order_relaxed);
+    }
   }
   sa_lock_release(&global_cache_lock);
   return kept;
 }
 
-void sa_segment_global_cache_flush(void) {
+/* Purges the global cache's segments whose delay has passed, or all with force (a
+ * peek first: most checks find nothing due). */
+static void global_cache_purge_due(int64_t now_ms, bool force) {
+  if (force) now_ms = INT64_MAX - 1;
+  if (now_ms < atomic_load_explicit(&global_cache_purge_at, memory_order_relaxed)) return;
+  sa_lock_acquire(&global_cache_lock);
+  int64_t next = INT64_MAX;
+  for (sa_segment_t* segment = atomic_load_explicit(&global_cache, memory_order_relaxed); segment != NULL;
+       segment = segment->link.next) {
+    if (!segment->cache_unpurged) continue;
+    if (now_ms >= segment->purge_at_ms) {
+      segment_purge_cached(segment);
+    } else if (segment->purge_at_ms < next) {
+      next = segment->purge_at_ms;
+    }
+  }
+  atomic_store_explicit(&global_cache_purge_at, next, memory_order_relaxed);
+  sa_lock_release(&global_cache_lock);
+}
+
+size_t sa_segment_global_cache_flush(void) {
   sa_lock_acquire(&global_cache_lock);
   sa_segment_t* list = atomic_exchange_explicit(&global_cache, NULL, memory_order_relaxed);
   global_cache_count = 0;
+  atomic_store_explicit(&global_cache_purge_at, INT64_MAX, memory_order_relaxed);
   sa_lock_release(&global_cache_lock);
-  while (list != NULL) {
+  size_t count = 0;
+  for (; list != NULL; count++) {
     sa_segment_t* next = list->link.next;
     sa_segment_unmap(list);
     list = next;
   }
+  return count;
 }
 
 void sa_segment_cache_fork_prepare(void) { sa_lock_acquire(&global_cache_lock); }
@@ -74,6 +109,13 @@ static void segment_purge_cached(sa_segment_t* segment) {
   segment->cache_unpurged = false;
 }
 
+/* A segment that just emptied: purged after the purge delay (at once with 0). */
+static void segment_mark_cached(sa_segment_t* segment) {
+  segment->cache_unpurged = sa_opt_purge_delay_ms != 0;
+  segment->purge_at_ms = sa_opt_purge_delay_ms > 0 ? sa_os_clock_ms() + sa_opt_purge_delay_ms : INT64_MAX;
+  if (!segment->cache_unpurged) segment_purge_cached(segment);
+}
+
 void sa_segment_free(sa_segment_t* segment, sa_tld_t* tld) {
   sa_assert(segment->used == 0);
   if (tld != NULL) {
@@ -86,24 +128,25 @@ void sa_segment_free(sa_segment_t* segment, sa_tld_t* tld) {
     /* Keep it for reuse; its memory beyond the header goes back to the OS after the
      * purge delay (sa_segments_purge_due), unless it is reused before: a thread that
      * allocates and frees one large block in a loop neither purges nor faults. */
-    segment->cache_unpurged = sa_opt_purge_delay_ms != 0;
-    segment->purge_at_ms = sa_opt_purge_delay_ms > 0 ? sa_os_clock_ms() + sa_opt_purge_delay_ms : INT64_MAX;
-    if (!segment->cache_unpurged) segment_purge_cached(segment);
+    segment_mark_cached(segment);
     segment->link.next = tld->cache;
     tld->cache = segment;
     tld->cache_count++;
     return;
   }
+  /* The thread's cache is full: another thread may want it soon (as is). */
+  if (tld != NULL && segment->size == SA_SEGMENT_SIZE) {
+    segment_mark_cached(segment);
+    if (global_cache_push(segment)) return;
+  }
   sa_segment_unmap(segment);
 }
 
 /* Empties the thread's cache down to `keep` segments: to the global cache when
- * `donate` (thread exit; purged first unless nothing is ever purged), else back to
- * the OS. */
+ * `donate` (thread exit; each keeps its purge deadline), else back to the OS. */
 void sa_segment_cache_flush(sa_tld_t* tld, size_t keep, bool donate) {
   while (tld->cache_count > keep) {
     sa_segment_t* segment = sa_segment_cache_pop(tld);
-    if (donate && segment->cache_unpurged && sa_opt_purge_delay_ms >= 0) segment_purge_cached(segment);
     if (!donate || !global_cache_push(segment)) sa_segment_unmap(segment);
   }
 }
@@ -180,6 +223,11 @@ void sa_segments_purge_due(sa_tld_t* tld, int64_t now_ms, bool force) {
   for (sa_segment_t* segment = tld->cache; segment != NULL; segment = segment->link.next) {
     if (segment->cache_unpurged && (force || now_ms >= segment->purge_at_ms)) segment_purge_cached(segment);
   }
+  global_cache_purge_due(now_ms, force);
+  sa_segments_purge_pending(tld, now_ms, force);
+}
+
+void sa_segments_purge_pending(sa_tld_t* tld, int64_t now_ms, bool force) {
   for (sa_segment_t** link = &tld->purge_list; *link != NULL;) {
     sa_segment_t* segment = *link;
     if (force || now_ms >= segment->purge_at_ms) {
