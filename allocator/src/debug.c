@@ -205,7 +205,16 @@ static void check_page(const sa_heap_t* heap, const sa_page_t* page, size_t bin,
            page->capacity);
   uint32_t free_count = check_block_list(page, page->free, "free", where);
   uint32_t local_count = check_block_list(page, page->local_free, "local_free", where);
+  /* The thread-free word's count is its list's length. Other threads only push in
+   * front, so the chain from one reading of the word stays as it is (only this, the
+   * owner's, thread takes it). */
+  uintptr_t tf = atomic_load_explicit(&((sa_page_t*)page)->thread_free, memory_order_acquire);
+  uint32_t thread_count = check_block_list(page, sa_tf_block(tf), "thread_free", where);
+  SA_CHECK(thread_count == sa_tf_count(tf), where, "page %p: thread_free list of %u blocks counts %u",
+           (const void*)page, thread_count, sa_tf_count(tf));
   /* Blocks freed by other threads (thread_free, batches) still count as used. */
+  SA_CHECK(thread_count <= page->used, where, "page %p: %u blocks freed by other threads, %u used",
+           (const void*)page, thread_count, page->used);
   SA_CHECK(free_count + local_count + page->used == page->capacity, where,
            "page %p: %u free + %u local_free + %u used != %u carved blocks", (const void*)page, free_count,
            local_count, page->used, page->capacity);

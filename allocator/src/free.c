@@ -4,6 +4,9 @@
 #include "internal.h"
 
 static void sa_free_generic(void* p);
+#if SA_SECURE_DOUBLE_FREE
+static void sa_free_invalid(void* p);
+#endif
 
 static inline void page_push_local(sa_page_t* page, sa_block_t* block) {
   sa_debug_on_free(page, block);
@@ -19,9 +22,9 @@ sa_decl_export void sa_free(void* p) {
   /* Debug builds, before anything reads the segment: p may not point into one at all. */
   if (!sa_debug_free_ok(p)) return; /* reported; leaking beats corrupting */
 #if SA_SECURE_DOUBLE_FREE
-  /* Before the segment is read: p may point anywhere. The generic path's full
-   * check reports it (a tail call: the fast path keeps no stack frame). */
-  if (sa_unlikely(!sa_secure_may_be_ours(p))) return sa_free_generic(p);
+  /* Before the segment is read: p may point anywhere. The full check reports it
+   * (a tail call: the fast path keeps no stack frame). */
+  if (sa_unlikely(!sa_secure_may_be_ours(p))) return sa_free_invalid(p);
 #endif
   sa_segment_t* segment = sa_segment_of(p);
   sa_page_t* page = sa_page_of(segment, p);
@@ -52,18 +55,40 @@ static bool reclaim_on_free(sa_segment_t* segment) {
   return sa_segment_reclaim_on_free(heap->tld->heap_default, segment);
 }
 
-/* Frees that need care: huge pages, aligned (interior) pointers, full pages, and
- * blocks of pages that other threads own. */
-static sa_decl_noinline void sa_free_generic(void* p) {
 #if SA_SECURE_DOUBLE_FREE
-  if (sa_unlikely(!sa_secure_check_free(p))) return; /* reported; leaking beats corrupting */
+/* Secure build: a free of a pointer that is not word-aligned or not in one of our
+ * segments (sa_free looked). The full check says which, and nothing is freed. */
+static sa_decl_noinline sa_decl_cold void sa_free_invalid(void* p) { (void)sa_secure_check_free(p); }
+
+/* Secure build: the checks of a free that left the fast path, for a word-aligned
+ * pointer into one of our segments. The common case, a block start in a page in
+ * use whose link does not decode, is accepted inline; everything else goes to the
+ * full check, which reports what is wrong or accepts a huge or aligned block. */
+static inline bool secure_free_ok(const sa_segment_t* segment, const sa_page_t* page, const void* p,
+                                  uint8_t flags) {
+  if (sa_likely(segment->cookie == ((uintptr_t)segment ^ sa_process_key) && page->in_use &&
+                (flags & (SA_PAGE_IS_HUGE | SA_PAGE_HAS_ALIGNED)) == 0 && sa_page_is_block(page, p) &&
+                !sa_link_looks_free(page, (const sa_block_t*)p))) {
+    return true;
+  }
+  return sa_secure_check_free(p);
+}
 #endif
+
+/* Frees that need care: huge pages, aligned (interior) pointers, full pages, and
+ * blocks of pages that other threads own. errno is kept where a path may make a
+ * system call (the huge free, a reclaim, a page retirement, a poke of the owner:
+ * those save it themselves); the common remote free makes none. */
+static sa_decl_noinline void sa_free_generic(void* p) {
   /* Found again rather than passed in: that keeps the fast path's registers free. */
   sa_segment_t* segment = sa_segment_of(p);
   sa_page_t* page = sa_page_of(segment, p);
-  int saved_errno = errno;
   uint8_t flags = sa_page_flags_shared(page);
+#if SA_SECURE_DOUBLE_FREE
+  if (sa_unlikely(!secure_free_ok(segment, page, p, flags))) return; /* reported; leaking beats corrupting */
+#endif
   if (flags & SA_PAGE_IS_HUGE) {
+    int saved_errno = errno;
     sa_huge_free(segment, page);
     errno = saved_errno;
     return;
@@ -73,18 +98,21 @@ static sa_decl_noinline void sa_free_generic(void* p) {
   if (sa_unlikely(!sa_secure_check_canary(page, block))) return; /* reported; leaked, not reused */
 
   uintptr_t owner = atomic_load_explicit(&segment->thread_id, memory_order_acquire);
-  if (owner == 0 && reclaim_on_free(segment)) owner = sa_thread_id();
+  if (owner == 0) {
+    int saved_errno = errno;
+    if (reclaim_on_free(segment)) owner = sa_thread_id();
+    errno = saved_errno;
+  }
   if (owner == sa_thread_id()) {
     sa_heap_t* heap = atomic_load_explicit(&page->heap, memory_order_relaxed);
     page_push_local(page, block);
     page->used--;
     if (page->flags & SA_PAGE_IN_FULL) sa_page_unfull(heap, page);
-    if (page->used == 0) sa_page_retire(heap, page);
+    if (page->used == 0) sa_page_retire(heap, page); /* keeps errno */
   } else {
     sa_debug_on_free(page, block);
-    sa_free_remote(page, block);
+    sa_free_remote(page, block); /* keeps errno */
   }
-  errno = saved_errno;
 }
 
 sa_decl_export void sa_free_sized(void* p, size_t size) {

@@ -84,7 +84,7 @@ static void unstick_page(sa_heap_t* heap, sa_page_t* page, void* arg) {
   (void)arg;
   uintptr_t tf = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
   if (sa_tf_notify(tf) == SA_NOTIFY_BUSY) {
-    atomic_store_explicit(&page->thread_free, sa_tf_make(sa_tf_block(tf), SA_NOTIFY_DONE), memory_order_relaxed);
+    atomic_store_explicit(&page->thread_free, sa_tf_with_notify(tf, SA_NOTIFY_DONE), memory_order_relaxed);
   }
 }
 

@@ -355,11 +355,24 @@ static inline size_t sa_raw_size(size_t size) {
 #endif
 }
 
-/* ---- the thread-free word: a block pointer and a notify state in one atomic ------------ */
+/* ---- the thread-free word: a block pointer, a notify state and a count in one atomic ---
+ * The count (the top bits, above SA_ADDRESS_BITS) is how many blocks the list holds,
+ * added by each push: the owner takes the list without walking it (each link of a
+ * list other threads wrote is a cache miss, and a walk takes them one after another;
+ * malloc takes them one at a time, among the program's own work). */
+#define SA_TF_COUNT_SHIFT SA_ADDRESS_BITS
+#define SA_TF_BLOCK_MASK ((((uintptr_t)1 << SA_TF_COUNT_SHIFT) - 1) & ~SA_NOTIFY_MASK)
+_Static_assert(((size_t)1 << (SA_BITS_PER_WORD - SA_TF_COUNT_SHIFT)) > SA_SMALL_PAGE_SIZE / SA_WORD_SIZE,
+               "the count holds a page's blocks");
 
-static inline sa_block_t* sa_tf_block(uintptr_t tf) { return (sa_block_t*)(tf & ~SA_NOTIFY_MASK); }
+static inline sa_block_t* sa_tf_block(uintptr_t tf) { return (sa_block_t*)(tf & SA_TF_BLOCK_MASK); }
 static inline sa_notify_t sa_tf_notify(uintptr_t tf) { return (sa_notify_t)(tf & SA_NOTIFY_MASK); }
-static inline uintptr_t sa_tf_make(sa_block_t* b, sa_notify_t n) { return (uintptr_t)b | n; }
+static inline uint32_t sa_tf_count(uintptr_t tf) { return (uint32_t)(tf >> SA_TF_COUNT_SHIFT); }
+static inline uintptr_t sa_tf_make(sa_block_t* b, sa_notify_t n, uint32_t count) {
+  return (uintptr_t)b | n | ((uintptr_t)count << SA_TF_COUNT_SHIFT);
+}
+/* The same list and count in another notify state. */
+static inline uintptr_t sa_tf_with_notify(uintptr_t tf, sa_notify_t n) { return (tf & ~SA_NOTIFY_MASK) | n; }
 
 /* ---- the direct table (inline; relaxed atomics: plain loads and stores) ------------------ */
 

@@ -53,7 +53,7 @@ void sa_page_set_notify(sa_page_t* page, sa_notify_t state, bool only_if_none) {
     }
     if (only_if_none && now != SA_NOTIFY_NONE) return;
     if (now == state) return;
-    if (atomic_compare_exchange_weak_explicit(&page->thread_free, &tf, sa_tf_make(sa_tf_block(tf), state),
+    if (atomic_compare_exchange_weak_explicit(&page->thread_free, &tf, sa_tf_with_notify(tf, state),
                                               memory_order_acq_rel, memory_order_relaxed)) {
       return;
     }
@@ -73,58 +73,68 @@ void sa_heap_drain_notified(sa_heap_t* heap) {
 
 /* ---- collecting frees ------------------------------------------------------------- */
 
-void sa_page_collect(sa_page_t* page, bool force) {
-  uintptr_t tf = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
-  if (sa_tf_block(tf) != NULL) {
-    while (!atomic_compare_exchange_weak_explicit(&page->thread_free, &tf, sa_tf_make(NULL, sa_tf_notify(tf)),
-                                                  memory_order_acquire, memory_order_relaxed)) {
-    }
-    sa_block_t* head = sa_tf_block(tf);
-    sa_block_t* tail = head;
-    uint32_t count = 1;
-    for (sa_block_t* next; (next = sa_link_get(page, tail)) != NULL; tail = next) {
-      count++;
+/* The tail of a free list (force: joining lists), checking each link on the way. */
+static sa_block_t* list_tail(sa_page_t* page, sa_block_t* head) {
+  sa_block_t* tail = head;
+  for (sa_block_t* next; (next = sa_link_get(page, tail)) != NULL; tail = next) {
 #if SA_SECURE_ENCODED_LISTS
-      if (sa_unlikely(!sa_page_is_block(page, next))) {
-        sa_secure_bad_link(page, tail, "collect");
-        sa_link_set(page, tail, NULL);
-        break;
-      }
-#endif
-      if (sa_unlikely(count > page->capacity)) {
-        sa_error(EFAULT, "corrupted thread-free list in page of %zu-byte blocks (a block was freed twice?)",
-                 page->block_size);
-        sa_link_set(page, tail, NULL);
-        break;
-      }
+    if (sa_unlikely(!sa_page_is_block(page, next))) {
+      sa_secure_bad_link(page, tail, "collect");
+      sa_link_set(page, tail, NULL);
+      break;
     }
-    sa_link_set(page, tail, page->local_free);
-    page->local_free = head;
-    page->used -= count;
+#endif
   }
-  if (page->local_free == NULL) return;
+  return tail;
+}
+
+/* Takes the page's thread-free list (its count is in the word: no walk) onto the
+ * local list, or, when that is in use and the free list is empty, moves the local
+ * list on and puts it in the local list's place; only when both are in use (a
+ * forced or routine collect of a page still handing out blocks) is it walked. Its
+ * links are checked as malloc pops them (secure build). */
+static void collect_thread_free(sa_page_t* page) {
+  uintptr_t tf = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
+  while (!atomic_compare_exchange_weak_explicit(&page->thread_free, &tf, sa_tf_make(NULL, sa_tf_notify(tf), 0),
+                                                memory_order_acquire, memory_order_relaxed)) {
+  }
+  sa_block_t* head = sa_tf_block(tf);
+  uint32_t count = sa_tf_count(tf);
+  if (sa_unlikely(count > page->used)) {
+    /* More frees than blocks in use: a block freed twice by other threads. The list
+     * cannot be trusted (it may be a cycle): dropped, its blocks leaked. */
+    sa_error(EFAULT, "free: %u blocks freed by other threads into a page of %zu-byte blocks with %u in use (a block freed twice?)",
+             count, page->block_size, page->used);
+    return;
+  }
+  page->used -= count;
+  if (page->local_free == NULL) {
+    page->local_free = head;
+  } else if (page->free == NULL) {
+    page->free = page->local_free;
+    page->local_free = head;
+  } else {
+    sa_link_set(page, list_tail(page, head), page->local_free);
+    page->local_free = head;
+  }
+}
+
+void sa_page_collect(sa_page_t* page, bool force) {
   /* Free of fast-path cost, so in every build: a block freed twice in a row by its
    * owner links to itself at the head of local_free (and was counted twice). */
-  if (sa_unlikely(sa_link_get(page, page->local_free) == page->local_free)) {
+  if (page->local_free != NULL && sa_unlikely(sa_link_get(page, page->local_free) == page->local_free)) {
     sa_error(EFAULT, "free: double free of block %p (size class %u: %zu-byte blocks)", (void*)page->local_free,
              (unsigned)page->bin, page->block_size);
     sa_link_set(page, page->local_free, NULL);
     page->used++;
   }
+  if (sa_tf_block(atomic_load_explicit(&page->thread_free, memory_order_relaxed)) != NULL) collect_thread_free(page);
+  if (page->local_free == NULL) return;
   if (page->free == NULL) {
     page->free = page->local_free;
     page->local_free = NULL;
   } else if (force) {
-    sa_block_t* tail = page->local_free;
-    for (sa_block_t* next; (next = sa_link_get(page, tail)) != NULL; tail = next) {
-#if SA_SECURE_ENCODED_LISTS
-      if (sa_unlikely(!sa_page_is_block(page, next))) {
-        sa_secure_bad_link(page, tail, "collect");
-        break;
-      }
-#endif
-    }
-    sa_link_set(page, tail, page->free);
+    sa_link_set(page, list_tail(page, page->local_free), page->free);
     page->free = page->local_free;
     page->local_free = NULL;
   }
@@ -204,7 +214,7 @@ void sa_page_unfull(sa_heap_t* heap, sa_page_t* page) {
   /* If a remote free is notifying right now, the drain will reset the state. */
   uintptr_t tf = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
   if (sa_tf_notify(tf) == SA_NOTIFY_WANTED) {
-    atomic_compare_exchange_strong_explicit(&page->thread_free, &tf, sa_tf_make(sa_tf_block(tf), SA_NOTIFY_NONE),
+    atomic_compare_exchange_strong_explicit(&page->thread_free, &tf, sa_tf_with_notify(tf, SA_NOTIFY_NONE),
                                             memory_order_acq_rel, memory_order_relaxed);
   }
   if (heap->queues[page->bin].first == page) sa_heap_direct_update(heap, page->bin);

@@ -4,12 +4,12 @@
  * a thread's remote frees into one page. */
 #include "internal.h"
 
-/* Lock-free push of the chain head..tail onto page->thread_free. When the page
+/* Lock-free push of the chain head..tail (count blocks) onto page->thread_free. When the page
  * sits in its owner's full queue (notify state WANTED), the first such push also
  * links the page into the owner heap's `notified` list so the owner learns the page
  * has room again. The BUSY state keeps the owner from freeing the page or its heap
  * meanwhile. */
-static void push_thread_free(sa_page_t* page, sa_block_t* head, sa_block_t* tail) {
+static void push_thread_free(sa_page_t* page, sa_block_t* head, sa_block_t* tail, uint32_t count) {
   /* Read while the blocks still keep the page in use: once they are pushed, the
    * owner may free the page and its segment. */
   uintptr_t owner = atomic_load_explicit(&sa_segment_of(page)->thread_id, memory_order_relaxed);
@@ -19,13 +19,17 @@ static void push_thread_free(sa_page_t* page, sa_block_t* head, sa_block_t* tail
     state = sa_tf_notify(tf);
     sa_link_set(page, tail, sa_tf_block(tf));
     sa_notify_t next_state = (state == SA_NOTIFY_WANTED) ? SA_NOTIFY_BUSY : state;
-    if (atomic_compare_exchange_weak_explicit(&page->thread_free, &tf, sa_tf_make(head, next_state),
+    if (atomic_compare_exchange_weak_explicit(&page->thread_free, &tf, sa_tf_make(head, next_state, sa_tf_count(tf) + count),
                                               memory_order_release, memory_order_relaxed)) {
       break;
     }
   }
   /* The first remote free since the owner last took this page's list. */
-  if (sa_tf_block(tf) == NULL && owner != 0) sa_thread_poke(owner);
+  if (sa_tf_block(tf) == NULL && owner != 0) {
+    int saved_errno = errno; /* a poke may take a lock (and wait in the kernel) */
+    sa_thread_poke(owner);
+    errno = saved_errno;
+  }
   if (state != SA_NOTIFY_WANTED) return;
 
   sa_heap_t* heap = atomic_load_explicit(&page->heap, memory_order_acquire);
@@ -36,7 +40,7 @@ static void push_thread_free(sa_page_t* page, sa_block_t* head, sa_block_t* tail
                                                   memory_order_relaxed));
   tf = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
   while (!atomic_compare_exchange_weak_explicit(&page->thread_free, &tf,
-                                                sa_tf_make(sa_tf_block(tf), SA_NOTIFY_DONE),
+                                                sa_tf_with_notify(tf, SA_NOTIFY_DONE),
                                                 memory_order_release, memory_order_relaxed)) {
   }
 }
@@ -84,27 +88,33 @@ static inline void batch_leave(sa_remote_batch_t* batch) {
   atomic_store_explicit(&batch->busy, false, RELAXED);
 }
 
-/* Empties the batch; returns its list (NULL if none) and its tail. */
-static sa_block_t* batch_take(sa_remote_batch_t* batch, sa_block_t** tail) {
-  sa_block_t* head = atomic_load_explicit(&batch->head, RELAXED);
-  *tail = atomic_load_explicit(&batch->tail, RELAXED);
+/* A batch's list as it is taken out. */
+typedef struct batch_list_s {
+  sa_block_t* head; /* NULL if the batch was empty */
+  sa_block_t* tail;
+  uint32_t count;
+} batch_list_t;
+
+/* Empties the batch; returns its list. */
+static batch_list_t batch_take(sa_remote_batch_t* batch) {
+  batch_list_t list = {atomic_load_explicit(&batch->head, RELAXED), atomic_load_explicit(&batch->tail, RELAXED),
+                       (uint32_t)atomic_load_explicit(&batch->count, RELAXED)};
   atomic_store_explicit(&batch->head, NULL, RELAXED);
   atomic_store_explicit(&batch->page, NULL, RELAXED);
   atomic_store_explicit(&batch->count, 0, RELAXED);
-  return head;
+  return list;
 }
 
-static void push_list(sa_block_t* head, sa_block_t* tail) {
-  if (head != NULL) push_thread_free(sa_page_of(sa_segment_of(head), head), head, tail);
+static void push_list(batch_list_t list) {
+  if (list.head != NULL) push_thread_free(sa_page_of(sa_segment_of(list.head), list.head), list.head, list.tail, list.count);
 }
 
 void sa_remote_batch_flush_now(void) {
   sa_remote_batch_t* batch = &sa_remote_batch;
-  sa_block_t* tail;
   batch_enter(batch);
-  sa_block_t* head = batch_take(batch, &tail);
+  batch_list_t list = batch_take(batch);
   batch_leave(batch);
-  push_list(head, tail);
+  push_list(list);
 }
 
 static void batch_register(sa_remote_batch_t* batch) {
@@ -144,9 +154,7 @@ void sa_remote_batches_flush_all(void) {
   bool barrier = sa_os_barrier_all_threads();
   for (sa_remote_batch_t* batch = batches.first; batch != NULL; batch = batch->link.next) {
     if (barrier && !atomic_load_explicit(&batch->busy, RELAXED)) {
-      sa_block_t* tail;
-      sa_block_t* head = batch_take(batch, &tail);
-      push_list(head, tail);
+      push_list(batch_take(batch));
     }
     atomic_store_explicit(&batch->taking, false, memory_order_release);
   }
@@ -159,9 +167,7 @@ void sa_remote_batches_fork_child(void) {
   sa_remote_batch_t* own = sa_remote_batch.registered ? &sa_remote_batch : NULL;
   for (sa_remote_batch_t* batch = batches.first; batch != NULL; batch = batch->link.next) {
     if (batch == own) continue;
-    sa_block_t* tail;
-    sa_block_t* head = batch_take(batch, &tail);
-    push_list(head, tail);
+    push_list(batch_take(batch));
   }
   batches = (sa_list_t){NULL, NULL};
   if (own != NULL) SA_LIST_PUSH_FRONT(&batches, own, link);
@@ -179,20 +185,21 @@ void sa_free_remote(sa_page_t* page, sa_block_t* block) {
   long batch_max = sa_opt_remote_batch;
   sa_remote_batch_t* batch = &sa_remote_batch;
   if (batch_max <= 1 || !page_batchable(page) || batch->closed) {
-    push_thread_free(page, block, block);
+    push_thread_free(page, block, block, 1);
     return;
   }
   if (sa_unlikely(!batch->registered)) {
+    int saved_errno = errno; /* a lock, and the thread's key */
     sa_thread_watch_exit(); /* the batch must go out when the thread ends */
     batch_register(batch);
+    errno = saved_errno;
   }
-  sa_block_t* out_head = NULL;
-  sa_block_t* out_tail = NULL;
+  batch_list_t out = {NULL, NULL, 0};
   batch_enter(batch);
   sa_block_t* head = atomic_load_explicit(&batch->head, RELAXED);
   long count = atomic_load_explicit(&batch->count, RELAXED);
   if (atomic_load_explicit(&batch->page, RELAXED) != page || head == NULL) {
-    out_head = batch_take(batch, &out_tail); /* another page's blocks go out */
+    out = batch_take(batch); /* another page's blocks go out */
     atomic_store_explicit(&batch->page, page, RELAXED);
     atomic_store_explicit(&batch->tail, block, RELAXED);
     head = NULL;
@@ -202,8 +209,8 @@ void sa_free_remote(sa_page_t* page, sa_block_t* block) {
   atomic_store_explicit(&batch->head, block, RELAXED);
   atomic_store_explicit(&batch->count, ++count, RELAXED);
   /* A full batch goes out at once (a new one holds one block: batch_max is 2 or more). */
-  if (count >= batch_max) out_head = batch_take(batch, &out_tail);
+  if (count >= batch_max) out = batch_take(batch);
   batch_leave(batch);
-  push_list(out_head, out_tail);
+  push_list(out);
 }
 

@@ -4,6 +4,7 @@
 #include "internal.h"
 
 /* ---- pages -------------------------------------------------------------------------- */
+#if SA_SECURE_ENCODED_LISTS
 
 void sa_secure_page_init(sa_page_t* page) {
   page->link_key = sa_secure_random();
@@ -36,6 +37,8 @@ void sa_secure_bad_link(const sa_page_t* page, const sa_block_t* block, const ch
            where, (const void*)block, (unsigned)page->bin, page->block_size);
 }
 
+#endif /* SA_SECURE_ENCODED_LISTS */
+
 /* ---- free ---------------------------------------------------------------------------
  * A free block is recognised by its link: it decodes (with the page's keys and the
  * block's address) to NULL or to a block of the page. malloc clears the link of every
@@ -45,6 +48,7 @@ void sa_secure_bad_link(const sa_page_t* page, const sa_block_t* block, const ch
  * free of a block still free, wherever it waits (its page's lists, another thread's
  * batch). It cannot tell a block freed, handed out again and freed (a valid free) from
  * the stale pointer's second free: that one frees the new owner's block. */
+#if SA_SECURE_DOUBLE_FREE
 static sa_decl_cold bool invalid(const void* p, const char* why, const sa_page_t* page) {
   if (page != NULL) {
     sa_error(EINVAL, "free: invalid pointer %p (%s; size class %u: %zu-byte blocks)", p, why, (unsigned)page->bin,
@@ -94,3 +98,4 @@ bool sa_secure_check_free(const void* p) {
   if (sa_unlikely(sa_link_looks_free(page, (const sa_block_t*)p))) return double_free(page, (const sa_block_t*)p);
   return true;
 }
+#endif /* SA_SECURE_DOUBLE_FREE */

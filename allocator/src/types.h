@@ -80,7 +80,9 @@
  * cost more where another thread frees the blocks and the owner walks its list in
  * that order (xmalloc-test -w 2 -t 1 -s 64: 128 bytes 42-44 M frees/s, 512 bytes
  * 47-49 M, no random order 60 M, release 89-96 M). */
+#ifndef SA_RANDOM_RUN_BYTES
 #define SA_RANDOM_RUN_BYTES 512
+#endif
 
 /* Segment headers (the segment and its page structs) take whole units of this. */
 #define SA_SEGMENT_HEADER_ALIGN SA_OS_PAGE_MIN
