@@ -6,6 +6,8 @@ script spells out one compile edge per source and variant. Ninja reruns it when
 it changes (see the `configure` edge it writes). Variants:
   release  -O2, no checks                      build/release/libshardalloc.{so,a}
   secure   -O2, SA_SECURE=1 (hardened: secure.h)  build/secure/libshardalloc.{so,a}
+  secure-full  secure plus the protections that are off by default there: page guards,
+           canaries, zero on free           build/secure-full/libshardalloc.{so,a}
   debug    -O1, SA_DEBUG=1 (assertions, checks) build/debug/libshardalloc.{so,a}
   tsan, ubsan, asan: the core (no standard-name override) as a static library
            built with that sanitizer, for tests against the sa_ API only:
@@ -46,7 +48,7 @@ TEST_KINDS = {
     "std": ("cc_exe", TEST_CFLAGS, "", None, ""),
     "cxx": ("cxx_exe", "", "", None, ""),
     # one fault each, in plain sight (-O1: the compiler leaves it there)
-    "misuse": ("cc_exe", "-O1 -fno-builtin -Iallocator/tests/misuse/programs", "", None, ""),
+    "misuse": ("cc_exe", "-O1 -fno-builtin -Iallocator/tests/misuse/programs -Iallocator/tests/lib", "", None, ""),
     # the sa_ API against the sanitizer builds of the core, each with its compiler
     "tsan": ("clang_exe", f"{SANITIZER_CFLAGS} -DSA_API -fsanitize=thread", "-fsanitize=thread",
              "tsan/libshardalloc-core.a", "-lpthread"),
@@ -61,11 +63,17 @@ TEST_KINDS = {
                    "-fno-sanitize-recover=all", "-fsanitize=undefined", "ubsan/libshardalloc-core.a", "-lpthread"),
     "fuzz-secure": ("cc_exe", f"{SANITIZER_CFLAGS} -DFUZZ_STANDALONE", "", "secure/libshardalloc.a",
                     "-lpthread"),
+    "fuzz-secure-full": ("cc_exe", f"{SANITIZER_CFLAGS} -DFUZZ_STANDALONE", "", "secure-full/libshardalloc.a",
+                         "-lpthread"),
 }
+# The secure build's protections that are off by default (allocator/SECURITY.md).
+SECURE_FULL_FLAGS = "-DSA_SECURE_PAGE_GUARDS=1 -DSA_SECURE_CANARY=1 -DSA_SECURE_ZERO_ON_FREE=1"
 VARIANTS = {
     # name: (compile rule, extra flags, sources, full library?)
     "release": ("cc", "-O2 -DNDEBUG -DSA_OVERRIDE=1", CORE + OVERRIDE, True),
     "secure": ("cc", "-O2 -DNDEBUG -DSA_SECURE=1 -DSA_OVERRIDE=1", CORE + ["secure"] + OVERRIDE, True),
+    "secure-full": ("cc", f"-O2 -DNDEBUG -DSA_SECURE=1 {SECURE_FULL_FLAGS} -DSA_OVERRIDE=1",
+                    CORE + ["secure"] + OVERRIDE, True),
     "debug": ("cc", "-O1 -DSA_DEBUG=1 -DSA_OVERRIDE=1", CORE + OVERRIDE, True),
     "tsan": ("clang_cc", "-O1 -fsanitize=thread", CORE, False),
     "ubsan": ("cc", "-O1 -DSA_DEBUG=1 -fsanitize=undefined -fno-sanitize-recover=all", CORE, False),

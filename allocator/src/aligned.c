@@ -19,8 +19,9 @@ void* sa_heap_malloc_aligned_zero(sa_heap_t* heap, size_t size, size_t alignment
   }
   if (alignment <= SA_MAX_ALIGN) {
     /* Blocks of 16 bytes and more are 16-aligned; smaller ones only need rounding up
-     * when 16 is asked for (debug blocks are 16 bytes at least anyway). */
-    bool round_up = !SA_DEBUG && alignment > SA_WORD_SIZE && size < alignment;
+     * when 16 is asked for (debug blocks, and blocks with a canary, are 16 bytes at
+     * least anyway). */
+    bool round_up = !SA_DEBUG && !SA_SECURE_CANARY && alignment > SA_WORD_SIZE && size < alignment;
     return sa_heap_malloc_zero(heap, round_up ? alignment : size, zero);
   }
 
@@ -45,7 +46,7 @@ void* sa_heap_malloc_aligned_zero(sa_heap_t* heap, size_t size, size_t alignment
     }
   }
   size_t padded = size + alignment - 1;
-  if (padded + SA_DEBUG_TRAILER > SA_LARGE_OBJ_MAX) {
+  if (padded + SA_BLOCK_TRAILER > SA_LARGE_OBJ_MAX) { /* huge: no canary (a guard instead) */
     void* p = sa_huge_alloc(heap, size + SA_DEBUG_TRAILER, alignment, zero);
     if (p != NULL) sa_debug_on_alloc(p, size);
     return p;

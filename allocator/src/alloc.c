@@ -13,6 +13,7 @@ static sa_decl_noinline sa_decl_cold void* page_pop_bad_link(sa_page_t* page, sa
   sa_secure_bad_link(page, block, "malloc");
   page->free = NULL;
   block->next = NULL;
+  sa_canary_set(page, block);
   page->used++;
   sa_debug_on_popped(page, block);
   return block;
@@ -35,18 +36,20 @@ static inline void* page_pop(sa_page_t* page) {
 #else
   page->free = block->next;
 #endif
+  sa_canary_set(page, block);
   page->used++;
   sa_debug_on_popped(page, block);
   return block;
 }
 
-/* The fast path: a pop from the direct table's page, else the generic path. */
+/* The fast path: a pop from the direct table's page, else the generic path. `size`
+ * is the raw size (sa_raw_size): zeroing leaves the canary alone. */
 static inline void* heap_malloc_raw(sa_heap_t* heap, size_t size, bool zero) {
   if (sa_likely(size <= SA_DIRECT_MAX)) {
     sa_page_t* page = sa_direct_page(heap, sa_wsize_of(size));
     if (sa_likely(page->free != NULL)) {
       void* p = page_pop(page);
-      if (zero) memset(p, 0, size);
+      if (zero) memset(p, 0, size - SA_CANARY_SIZE);
       return p;
     }
   }
@@ -55,9 +58,9 @@ static inline void* heap_malloc_raw(sa_heap_t* heap, size_t size, bool zero) {
 
 /* Every entry point's allocation. Debug builds ask for room for the trailer (at
  * least 16 bytes, so that it never shares a word with the free-list link) and
- * write it once the block is out. */
+ * write it once the block is out; builds with canaries for the canary word. */
 static inline void* heap_malloc(sa_heap_t* heap, size_t size, bool zero) {
-  if (!SA_DEBUG) return heap_malloc_raw(heap, size, zero);
+  if (!SA_DEBUG && !SA_SECURE_CANARY) return heap_malloc_raw(heap, size, zero);
   if (size > SA_MAX_REQUEST) {
     errno = ENOMEM;
     return NULL;
@@ -100,7 +103,8 @@ sa_decl_noinline void* sa_heap_malloc_generic(size_t size, sa_heap_t* heap, bool
   if (atomic_load_explicit(&heap->notified, memory_order_relaxed) != NULL) {
     sa_heap_drain_notified(heap);
   }
-  if (sa_unlikely(size > SA_LARGE_OBJ_MAX)) return sa_huge_alloc(heap, size, 0, zero);
+  /* huge blocks keep no canary (a guard follows them): not the word more */
+  if (sa_unlikely(size > SA_LARGE_OBJ_MAX)) return sa_huge_alloc(heap, size - SA_CANARY_SIZE, 0, zero);
 
   sa_page_t* page = sa_page_find_free(heap, sa_bin_of(size));
   if (sa_unlikely(page == NULL)) {
@@ -108,7 +112,7 @@ sa_decl_noinline void* sa_heap_malloc_generic(size_t size, sa_heap_t* heap, bool
     return NULL;
   }
   void* p = page_pop(page);
-  if (zero) memset(p, 0, size);
+  if (zero) memset(p, 0, size - SA_CANARY_SIZE);
   return p;
 }
 
@@ -141,7 +145,7 @@ static bool shrink_should_move(const sa_segment_t* segment, size_t capacity, siz
   /* Huge to huge: mremap gives the tail back in place, except in a reserved arena,
    * whose slots keep their size (sa_huge_realloc): there the block moves. */
   if (raw > SA_LARGE_OBJ_MAX) return sa_arena_contains(segment) && raw < capacity / SA_REALLOC_SHRINK_RATIO;
-  size_t need = sa_bin_block_size(sa_bin_of(raw));
+  size_t need = sa_bin_block_size(sa_bin_of(raw)) - SA_CANARY_SIZE; /* usable, as capacity is */
   if (segment->kind != SA_PAGE_HUGE && need >= capacity) return false; /* same class */
   return need < capacity / SA_REALLOC_SHRINK_RATIO;
 }
@@ -214,11 +218,11 @@ size_t sa_usable_size_of(const void* p) {
   sa_page_t* page = sa_page_of(segment, p);
   uint8_t flags = sa_page_flags_shared(page);
   if (sa_unlikely(flags & SA_PAGE_IS_HUGE)) {
-    return (size_t)((uint8_t*)segment + segment->size - (uint8_t*)p);
+    return (size_t)(sa_huge_block_end(segment) - (const uint8_t*)p);
   }
   const uint8_t* block = (const uint8_t*)p;
   if (flags & SA_PAGE_HAS_ALIGNED) block = (const uint8_t*)sa_page_block_of(page, p);
-  return page->block_size - (size_t)((const uint8_t*)p - block);
+  return page->block_size - (size_t)((const uint8_t*)p - block) - SA_CANARY_SIZE;
 }
 
 sa_decl_export size_t sa_usable_size(const void* p) {
@@ -231,8 +235,9 @@ sa_decl_export size_t sa_good_size(size_t size) {
   if (SA_DEBUG) return size; /* debug builds report exactly the requested size */
   /* No request beyond SA_MAX_REQUEST can succeed; rounding it up could wrap to 0. */
   if (size > SA_MAX_REQUEST) return size;
-  if (size > SA_LARGE_OBJ_MAX) return sa_align_up(size, sa_os_page_size());
-  return sa_bin_block_size(sa_bin_of(size));
+  size_t raw = sa_raw_size(size); /* with canaries: the word more a block takes */
+  if (raw > SA_LARGE_OBJ_MAX) return sa_align_up(size, sa_os_page_size());
+  return sa_bin_block_size(sa_bin_of(raw)) - SA_CANARY_SIZE;
 }
 
 /* ---- heap-specific ------------------------------------------------------------- */

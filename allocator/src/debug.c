@@ -26,7 +26,7 @@ static uint8_t* block_of(const void* p, sa_page_t** page_out, size_t* size_out) 
   uint8_t flags = sa_page_flags_shared(page);
   if (flags & SA_PAGE_IS_HUGE) {
     block = page->start;
-    size = (size_t)((uint8_t*)segment + segment->size - block);
+    size = (size_t)(sa_huge_block_end(segment) - block);
   } else {
     block = (flags & SA_PAGE_HAS_ALIGNED) ? (uint8_t*)sa_page_block_of(page, p) : (uint8_t*)p;
     size = page->block_size;

@@ -36,6 +36,7 @@ sa_decl_export void sa_free(void* p) {
       return sa_free_generic(p); /* the full check: reported there; leaking beats corrupting */
     }
 #endif
+    if (sa_unlikely(!sa_canary_intact(page, p))) return sa_free_generic(p); /* reported there */
     page_push_local(page, (sa_block_t*)p);
     if (sa_unlikely(--page->used == 0)) sa_page_retire(atomic_load_explicit(&page->heap, memory_order_relaxed), page);
     return;
@@ -94,6 +95,7 @@ static sa_decl_noinline void sa_free_generic(void* p) {
   }
   sa_block_t* block = (sa_block_t*)p;
   if (flags & SA_PAGE_HAS_ALIGNED) block = sa_page_block_of(page, p);
+  if (sa_unlikely(!sa_secure_check_canary(page, block))) return; /* reported; leaked, not reused */
 
   uintptr_t owner = atomic_load_explicit(&segment->thread_id, memory_order_acquire);
   if (owner == 0) {

@@ -9,7 +9,13 @@
  * huge segments are kept in a small global cache (up to `large_cache` bytes) and
  * reused for the next huge request they fit: repeated large allocations then cost
  * neither an mmap nor a page fault per 4 KiB. Cached memory is purged after
- * `purge_delay` ms, and the cache is emptied by sa_collect(true). */
+ * `purge_delay` ms, and the cache is emptied by sa_collect(true).
+ *
+ * Secure build: the header's last OS page is a guard (SA_SECURE_GUARD_PAGES), and so
+ * is the segment's last OS page, right after the block's end rounded up to the OS
+ * page (SA_SECURE_HUGE_GUARD): the block is what lies between. A cached segment that
+ * serves a smaller request keeps its size and its guard (the block is the whole
+ * segment, as in every build); one that grows lays its guard again at its new end. */
 #include "internal.h"
 
 #define SA_HUGE_CACHE_SLOTS 16
@@ -40,6 +46,57 @@ static size_t huge_header_size(void) {
   return sa_align_up(sizeof(sa_segment_t) + sizeof(sa_page_t), sa_os_page_size()) + SA_GUARD_SIZE;
 }
 
+/* The bytes a segment takes for a block of `size` at `offset`: to the block's end
+ * rounded up to the OS page, then the guard after it (secure build). */
+static size_t huge_segment_size(size_t offset, size_t size) {
+  return sa_align_up(offset + size, sa_os_page_size()) + sa_huge_guard_size();
+}
+
+#if SA_SECURE_HUGE_GUARD
+/* Makes the guard after the block of a segment `size` bytes long inaccessible, or
+ * read-write again (it is about to be inside the block). Large OS pages cannot be
+ * split: they keep no guard. */
+static void huge_guard_set(sa_segment_t* segment, size_t size, bool protect) {
+  if (segment->large_pages) return;
+  uint8_t* guard = (uint8_t*)segment + size - sa_huge_guard_size();
+  if (protect) sa_secure_protect(guard, sa_huge_guard_size());
+  else sa_secure_unguard(guard, sa_huge_guard_size());
+}
+#endif
+
+/* Resizes the segment's mapping where it stands; false (the mapping as it was) if it
+ * cannot. mremap resizes one mapping (VMA) only, and the guards split a segment into
+ * several: the secure build resizes the block's own, from the header guard's end on,
+ * with the tail guard made part of it first and laid again at the end. */
+static bool huge_resize(sa_segment_t* segment, size_t new_size) {
+#if SA_SECURE_ANY_GUARD
+  if (!segment->large_pages) {
+    size_t from = huge_header_size();
+    uint8_t* block_mapping = (uint8_t*)segment + from;
+#if SA_SECURE_HUGE_GUARD
+    huge_guard_set(segment, segment->size, false);
+#endif
+    bool resized = sa_mem_remap(block_mapping, segment->size - from, new_size - from) == block_mapping;
+#if SA_SECURE_HUGE_GUARD
+    huge_guard_set(segment, resized ? new_size : segment->size, true);
+#endif
+    return resized;
+  }
+#endif
+  return sa_mem_remap(segment, segment->size, new_size) == segment;
+}
+
+/* Grows a cached segment to `total` bytes: where it stands, or (release) by moving
+ * its pages elsewhere; NULL if it cannot (the old mapping then stays as it was). */
+static sa_segment_t* huge_grow(sa_segment_t* segment, size_t total) {
+#if SA_SECURE_ANY_GUARD
+  /* a move (mremap) also takes one mapping only: in place or not at all */
+  return huge_resize(segment, total) ? segment : NULL;
+#else
+  return sa_mem_grow_aligned(segment, segment->size, total, SA_SEGMENT_SIZE, 0);
+#endif
+}
+
 static void live_push(sa_page_t* page) { SA_LIST_PUSH_FRONT(&huge_live, page, link); }
 
 static void live_remove(sa_page_t* page) { SA_LIST_REMOVE(&huge_live, page, link); }
@@ -51,8 +108,8 @@ static void cache_age(int64_t now_ms) {
     huge_cache_slot_t* slot = &huge_cache[i];
     if (slot->segment == NULL || slot->purged || now_ms - slot->freed_ms < sa_opt_purge_delay_ms) continue;
     size_t header = huge_header_size();
-    sa_mem_purge((uint8_t*)slot->segment + header, slot->segment->size - header,
-                sa_option_is_enabled(sa_option_purge_decommits));
+    sa_mem_purge((uint8_t*)slot->segment + header, slot->segment->size - header - sa_huge_guard_size(),
+                sa_option_is_enabled(sa_option_purge_decommits)); /* the block, not its guard */
     slot->purged = true;
   }
 }
@@ -109,7 +166,7 @@ void* sa_huge_alloc(sa_heap_t* heap, size_t size, size_t alignment, bool zero) {
   }
   /* At least one byte: a block must lie inside its mapping, also when it is empty
    * and starts a segment past its header. */
-  size_t total = sa_align_up(offset + (size == 0 ? 1 : size), sa_os_page_size());
+  size_t total = huge_segment_size(offset, size == 0 ? 1 : size);
 
   sa_segment_t* segment = NULL;
   size_t mapped = total;
@@ -128,7 +185,7 @@ void* sa_huge_alloc(sa_heap_t* heap, size_t size, size_t alignment, bool zero) {
        * address is free, and another thread's new segment may be mapped there and
        * marked (clearing the mark afterwards would unmark that one). */
       sa_segment_map_mark(segment, false);
-      sa_segment_t* grown = sa_mem_grow_aligned(segment, segment->size, total, SA_SEGMENT_SIZE, 0);
+      sa_segment_t* grown = huge_grow(segment, total);
       if (grown == NULL) {
         sa_segment_unmap(segment);
         segment = NULL;
@@ -155,7 +212,10 @@ void* sa_huge_alloc(sa_heap_t* heap, size_t size, size_t alignment, bool zero) {
       return NULL;
     }
 #if SA_SECURE_GUARD_PAGES
-    sa_secure_protect_guard((uint8_t*)segment + huge_header_size() - SA_GUARD_SIZE); /* moves with a grow */
+    if (!segment->large_pages) sa_secure_protect_guard((uint8_t*)segment + huge_header_size() - SA_GUARD_SIZE);
+#endif
+#if SA_SECURE_HUGE_GUARD
+    huge_guard_set(segment, total, true); /* laid again by every resize */
 #endif
   }
   bool is_committed = segment->is_committed, large_pages = segment->large_pages;
@@ -175,7 +235,7 @@ void* sa_huge_alloc(sa_heap_t* heap, size_t size, size_t alignment, bool zero) {
   sa_page_sync_owner(page);
   page->bin = SA_BIN_HUGE;
   page->start = (uint8_t*)segment + offset;
-  page->block_size = mapped - offset;
+  page->block_size = mapped - offset - sa_huge_guard_size(); /* to sa_huge_block_end */
   page->used = page->capacity = page->reserved = 1;
   atomic_store_explicit(&page->heap, heap, memory_order_relaxed);
 
@@ -211,14 +271,14 @@ void* sa_huge_realloc(void* p, size_t newsize) {
   sa_page_t* page = &segment->pages[0];
   size_t offset = (size_t)((uint8_t*)p - (uint8_t*)segment);
   if (newsize > SA_MAX_REQUEST - offset) return NULL;
-  size_t total = sa_align_up(offset + newsize, sa_os_page_size());
+  size_t total = huge_segment_size(offset, newsize);
   if (total == segment->size) return p;
   if (total < segment->size && total >= segment->size / 2) return p; /* not worth a call */
   if (sa_arena_contains(segment)) return total <= segment->size ? p : NULL; /* slots stay as they are */
-  if (sa_mem_remap(segment, segment->size, total) != segment) return NULL;
+  if (!huge_resize(segment, total)) return NULL;
   segment->size = total;
-  huge_count(page, (int64_t)(total - offset) - (int64_t)page->block_size);
-  page->block_size = total - offset;
+  huge_count(page, (int64_t)(total - offset - sa_huge_guard_size()) - (int64_t)page->block_size);
+  page->block_size = total - offset - sa_huge_guard_size(); /* to sa_huge_block_end */
   return p;
 }
 

@@ -272,14 +272,25 @@ bool sa_check_pointer(const void* p, const char* operation);
 size_t sa_segment_header_size_max(void);
 size_t sa_segment_header_keep(void);
 size_t sa_page_usable_area(const sa_segment_t* segment, const sa_page_t* page, uint8_t** start);
-#if SA_SECURE_GUARD_PAGES
+#if SA_SECURE_ANY_GUARD
 /* Protects the guard pages of a small, medium or large segment (after mapping it, and
  * after committing its first or last page, which would make them accessible). */
 void sa_secure_guard_segment(sa_segment_t* segment);
 /* Makes the SA_GUARD_SIZE bytes at p inaccessible (a failure leaves no guard). */
 void sa_secure_protect_guard(void* p);
+/* Makes [p, p + size) (whole OS pages) inaccessible; a failure leaves no guard and is
+ * told once. */
+void sa_secure_protect(void* p, size_t size);
 /* Makes [p, p + size) read-write again, guards and all (an arena slot given back). */
 void sa_secure_unguard(void* p, size_t size);
+#endif
+#if SA_SECURE_PAGE_GUARDS
+/* A freshly mapped segment has no page guards yet. */
+void sa_secure_page_guards_forget(sa_segment_t* segment);
+/* Page `index` is about to be used: its last OS page becomes a guard unless it is one
+ * already for this kind (`recommitted`: the page's commit just made it read-write);
+ * guards laid for another kind are cleared first. */
+void sa_secure_page_guard(sa_segment_t* segment, size_t index, bool recommitted);
 #endif
 
 /* ---- segment_cache.c: the caches of empty segments, purging ---------------------------- */
@@ -337,11 +348,13 @@ static inline size_t sa_bin_block_size(size_t bin) {
   return ((size_t)(5 + (i & 3)) << (top - 2)) * SA_WORD_SIZE;
 }
 
-/* The bytes a request really takes: debug builds add the trailer (debug.c) and at
- * least 16 bytes, so that the trailer never shares a word with the free-list link. */
+/* The bytes a request really takes: debug builds add the trailer (debug.c), builds
+ * with canaries the canary word (secure.h), and at least 16 bytes, so that the
+ * trailer or the canary never shares a word with the free-list link. */
+#define SA_BLOCK_TRAILER (SA_DEBUG_TRAILER + SA_CANARY_SIZE)
 static inline size_t sa_raw_size(size_t size) {
-#if SA_DEBUG
-  return size + SA_DEBUG_TRAILER < 16 ? 16 : size + SA_DEBUG_TRAILER;
+#if SA_DEBUG || SA_SECURE_CANARY
+  return size + SA_BLOCK_TRAILER < 16 ? 16 : size + SA_BLOCK_TRAILER;
 #else
   return size;
 #endif

@@ -240,7 +240,7 @@ static sa_page_t* page_fresh(sa_heap_t* heap, size_t bin) {
   page->reserved = (uint32_t)(area / block_size);
   page->span = area > UINT32_MAX ? UINT32_MAX : (uint32_t)area;
   sa_assert(page->reserved > 0);
-#if SA_SECURE_ENCODED_LISTS
+#if SA_SECURE_ENCODED_LISTS || SA_SECURE_CANARY
   sa_secure_page_init(page);
 #endif
   sa_page_queue_push_front(&heap->queues[bin], page);

@@ -17,7 +17,20 @@ void sa_secure_page_init(sa_page_t* page) {
   for (int i = 0; i < 5; i++) inverse *= 2 - m * inverse;
   page->block_shift = (uint8_t)k;
   page->block_inverse = inverse;
+#if SA_SECURE_CANARY
+  page->canary_key = sa_secure_random();
+#endif
 }
+
+#if SA_SECURE_CANARY
+bool sa_secure_check_canary(const sa_page_t* page, const sa_block_t* block) {
+  if (sa_likely(sa_canary_intact(page, block))) return true;
+  sa_error(EFAULT, "free: buffer overflow past the end of block %p (size class %u: %zu-byte blocks, %zu usable; "
+           "its canary was overwritten)", (const void*)block, (unsigned)page->bin, page->block_size,
+           page->block_size - SA_CANARY_SIZE);
+  return false;
+}
+#endif
 
 void sa_secure_bad_link(const sa_page_t* page, const sa_block_t* block, const char* where) {
   sa_error(EFAULT, "%s: corrupted free list at block %p (size class %u: %zu-byte blocks; link overwritten or forged)",

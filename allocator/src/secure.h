@@ -8,6 +8,7 @@
 #ifndef SA_SECURE_H
 #define SA_SECURE_H
 
+#include "os.h"
 #include "types.h"
 
 #ifndef SA_SECURE
@@ -34,18 +35,54 @@
 #ifndef SA_SECURE_RANDOM_ADDRESSES
 #define SA_SECURE_RANDOM_ADDRESSES SA_SECURE
 #endif
+/* An inaccessible OS page right after every huge block (its end rounded up to the
+ * OS page): a linear overflow off a huge block's end faults. */
+#ifndef SA_SECURE_HUGE_GUARD
+#define SA_SECURE_HUGE_GUARD SA_SECURE
+#endif
 /* Optional, off by default: freed blocks are zeroed (past their link word). */
 #ifndef SA_SECURE_ZERO_ON_FREE
 #define SA_SECURE_ZERO_ON_FREE 0
+#endif
+/* Optional, off by default (mimalloc's "full" level): an inaccessible OS page at the
+ * end of every page of a small or medium segment (a large page's end is the
+ * segment's guard already): an overflow off a page's last block faults. Costs a
+ * mapping (VMA) per page in use: see allocator/SECURITY.md on vm.max_map_count. */
+#ifndef SA_SECURE_PAGE_GUARDS
+#define SA_SECURE_PAGE_GUARDS 0
+#endif
+/* Optional, off by default: the last word of every small, medium and large block is
+ * a canary, written when the block is handed out and checked when it is freed; the
+ * usable size is one word less. Huge blocks have SA_SECURE_HUGE_GUARD instead. */
+#ifndef SA_SECURE_CANARY
+#define SA_SECURE_CANARY 0
 #endif
 
 #if SA_SECURE_DOUBLE_FREE && !SA_SECURE_ENCODED_LISTS
 #error "SA_SECURE_DOUBLE_FREE recognises a free block by its encoded link: it needs SA_SECURE_ENCODED_LISTS"
 #endif
+#if SA_SECURE_PAGE_GUARDS && !SA_SECURE_GUARD_PAGES
+#error "SA_SECURE_PAGE_GUARDS extends the segment's guards (the last page's is the segment's): it needs SA_SECURE_GUARD_PAGES"
+#endif
+#if SA_SECURE_CANARY && SA_DEBUG
+#error "SA_SECURE_CANARY and the debug build both keep the block's last word: the debug build has its own canaries"
+#endif
 
 /* The guard page size: the OS page of x86-64 and most aarch64 Linux systems. A
  * system with bigger pages gets no guard (mprotect refuses; the layout stays). */
 #define SA_GUARD_SIZE (SA_SECURE_GUARD_PAGES ? SA_OS_PAGE_MIN : 0)
+/* The guard at the end of every page (the segment's last page has the segment's). */
+#define SA_PAGE_GUARD_SIZE (SA_SECURE_PAGE_GUARDS ? SA_GUARD_SIZE : 0)
+/* Whether any guard is ever protected (segment_map.c's helpers exist). */
+#define SA_SECURE_ANY_GUARD (SA_SECURE_GUARD_PAGES || SA_SECURE_HUGE_GUARD)
+
+/* The guard after a huge block: one OS page, the last of its segment (huge.c). 0 in
+ * builds without it, so that every size computed from it stays as it was. */
+static inline size_t sa_huge_guard_size(void) { return SA_SECURE_HUGE_GUARD ? sa_os_page_size() : 0; }
+/* The end of a huge segment's block: the guard follows it. */
+static inline uint8_t* sa_huge_block_end(const sa_segment_t* segment) {
+  return (uint8_t*)segment + segment->size - sa_huge_guard_size();
+}
 
 /* ---- free-list links ----------------------------------------------------------
  * encoded = rotl(next ^ link_key, r) ^ block, r = link_rotation in 1..63. The
@@ -113,6 +150,44 @@ static inline bool sa_link_looks_free(const sa_page_t* page, const sa_block_t* b
  * word-aligned pointer into one of our segments (sa_segment_is_mapped, internal.h). */
 #define sa_secure_may_be_ours(p) \
   ((((uintptr_t)(p) & (SA_WORD_SIZE - 1)) == 0) && sa_segment_is_mapped(sa_segment_of(p)))
+#endif
+
+/* ---- canaries --------------------------------------------------------------------
+ * The last word of every block of a small, medium or large page, written when the
+ * block is handed out (page_pop) and checked when it is freed, before anything else
+ * touches the block. Its value, rotl((block ^ canary_key) * odd, 32), mixes the
+ * page's random key with the block's address: not guessable, and a canary copied
+ * from one block is wrong in any other. The usable size is one word less
+ * (SA_CANARY_SIZE), and requests take that word more (sa_raw_size). Huge blocks have
+ * the guard after them instead. */
+#if SA_SECURE_CANARY
+#define SA_CANARY_SIZE SA_WORD_SIZE
+#define SA_CANARY_MIX 0x9E3779B97F4A7C15ULL /* odd: the multiply loses nothing */
+static inline uintptr_t* sa_canary_slot(const sa_page_t* page, const void* block) {
+  return (uintptr_t*)((uint8_t*)block + page->block_size - SA_CANARY_SIZE);
+}
+static inline uintptr_t sa_canary_of(const sa_page_t* page, const void* block) {
+  uintptr_t x = ((uintptr_t)block ^ page->canary_key) * SA_CANARY_MIX;
+  return (x >> (SA_BITS_PER_WORD / 2)) | (x << (SA_BITS_PER_WORD / 2));
+}
+static inline void sa_canary_set(const sa_page_t* page, sa_block_t* block) {
+  *sa_canary_slot(page, block) = sa_canary_of(page, block);
+}
+static inline bool sa_canary_intact(const sa_page_t* page, const void* block) {
+  return *sa_canary_slot(page, block) == sa_canary_of(page, block);
+}
+/* secure.c: a block about to be freed; false (reported: "buffer overflow") when its
+ * canary was overwritten, and the block must then be leaked, not reused. */
+bool sa_secure_check_canary(const sa_page_t* page, const sa_block_t* block);
+#else
+#define SA_CANARY_SIZE 0
+static inline void sa_canary_set(const sa_page_t* page, sa_block_t* block) { (void)page, (void)block; }
+static inline bool sa_canary_intact(const sa_page_t* page, const void* block) {
+  return (void)page, (void)block, true;
+}
+static inline bool sa_secure_check_canary(const sa_page_t* page, const sa_block_t* block) {
+  return (void)page, (void)block, true;
+}
 #endif
 
 /* ---- secure.c (floor 5) ---------------------------------------------------------

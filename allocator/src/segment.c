@@ -44,6 +44,9 @@ static sa_segment_t* segment_alloc(sa_tld_t* tld, sa_page_kind_t kind) {
 #if SA_SECURE_GUARD_PAGES
     sa_secure_guard_segment(segment); /* kept through its reuse from the caches */
 #endif
+#if SA_SECURE_PAGE_GUARDS
+    sa_secure_page_guards_forget(segment); /* laid page by page, on first use */
+#endif
   }
   segment_init(segment, kind, SA_SEGMENT_SIZE, tld);
   sa_stat_increase(&tld->stats.segments, 1);
@@ -106,16 +109,22 @@ sa_page_t* sa_segment_page_alloc(sa_heap_t* heap, size_t block_size) {
     }
   }
   sa_assert(page != NULL);
+  bool recommitted = false;
   if (!segment->is_committed && !page->is_committed) {
     if (!sa_mem_commit((uint8_t*)segment + ((size_t)(page - segment->pages) << segment->page_shift),
                        (size_t)1 << segment->page_shift)) {
       return NULL; /* the caller reports ENOMEM; the page stays free */
     }
     page->is_committed = 1;
+    recommitted = true;
 #if SA_SECURE_GUARD_PAGES
     sa_secure_guard_segment(segment); /* the commit made the guards read-write again */
 #endif
   }
+#if SA_SECURE_PAGE_GUARDS
+  sa_secure_page_guard(segment, (size_t)(page - segment->pages), recommitted);
+#endif
+  (void)recommitted;
   page->in_use = 1;
   segment->purge_mask &= ~((uint64_t)1 << (page - segment->pages)); /* still resident: no purge needed */
   segment->used++;

@@ -74,8 +74,10 @@ size_t sa_page_usable_area(const sa_segment_t* segment, const sa_page_t* page, u
   uint8_t* page_start = (uint8_t*)segment + index * page_size;
   size_t skip = index == 0 ? segment_header_size(segment->page_count) : 0;
   *start = page_start + skip;
-  /* Secure build: the segment's last OS page is a guard (sa_secure_guard_segment). */
-  size_t tail_guard = segment->kind != SA_PAGE_HUGE && index + 1 == segment->page_count ? SA_GUARD_SIZE : 0;
+  /* Secure build: the segment's last OS page is a guard (sa_secure_guard_segment);
+   * with page guards every page's last OS page is one (sa_secure_page_guard). */
+  bool last = index + 1 == segment->page_count;
+  size_t tail_guard = segment->kind == SA_PAGE_HUGE ? 0 : last ? SA_GUARD_SIZE : SA_PAGE_GUARD_SIZE;
   return page_size - skip - tail_guard;
 }
 
@@ -142,7 +144,7 @@ static size_t segment_committed_bytes(const sa_segment_t* segment) {
 void sa_segment_unmap(sa_segment_t* segment) {
   sa_segment_map_mark(segment, false);
   segment->cookie = 0;
-#if SA_SECURE_GUARD_PAGES
+#if SA_SECURE_ANY_GUARD
   /* an arena slot is reused as any kind: its next user lays out its own guards */
   if (sa_arena_contains(segment)) sa_secure_unguard(segment, segment->size);
 #endif
@@ -150,9 +152,22 @@ void sa_segment_unmap(sa_segment_t* segment) {
 }
 
 /* ---- guard pages (the secure build) ------------------------------------------------ */
-#if SA_SECURE_GUARD_PAGES
+#if SA_SECURE_ANY_GUARD
+/* Whether a guard could not be protected was said already (once a process). */
+static _Atomic(bool) guard_failure_told;
+
+void sa_secure_protect(void* p, size_t size) {
+  if (sa_os_protect(p, size, false)) return;
+  /* mprotect splits a mapping in three: the likely cause is vm.max_map_count. The
+   * memory stays usable, only without this guard. */
+  if (!atomic_exchange_explicit(&guard_failure_told, true, memory_order_relaxed)) {
+    sa_warning("could not protect the guard page at %p (mprotect failed: too many mappings? see "
+               "/proc/sys/vm/max_map_count): going on without it", p);
+  }
+}
+
 void sa_secure_protect_guard(void* p) {
-  if (sa_os_page_size() == SA_GUARD_SIZE) sa_os_protect(p, SA_GUARD_SIZE, false);
+  if (sa_os_page_size() == SA_OS_PAGE_MIN) sa_secure_protect(p, SA_OS_PAGE_MIN);
 }
 
 void sa_secure_unguard(void* p, size_t size) { sa_os_protect(p, size, true); }
@@ -160,9 +175,63 @@ void sa_secure_unguard(void* p, size_t size) { sa_os_protect(p, size, true); }
 /* The page after the largest header (segment_header_size) and the segment's last
  * page. Large OS pages cannot be split: they keep no guards. */
 void sa_secure_guard_segment(sa_segment_t* segment) {
-  if (segment->large_pages) return;
+  if (segment->large_pages || SA_GUARD_SIZE == 0) return;
   size_t header = sa_segment_header_size_max();
   sa_secure_protect_guard((uint8_t*)segment + header);
   sa_secure_protect_guard((uint8_t*)segment + SA_SEGMENT_SIZE - SA_GUARD_SIZE);
+}
+#endif
+
+#if SA_SECURE_PAGE_GUARDS
+/* Which pages' end guards are inaccessible, and for which page size. Protected when
+ * a page is first used (sa_segment_page_alloc), not when the segment is laid out: a
+ * guard splits a mapping, and pages never used cost no mapping. Kept in the header
+ * just past the largest kind's page structures, which every kind keeps
+ * (segment_header_size) and segment_init does not clear (it clears only its own
+ * kind's), so that the guards are known through the segment's reuse from a cache. */
+typedef struct page_guards_s {
+  uint64_t protected_mask; /* bit i: the last OS page of page i is a guard */
+  uint8_t page_shift;      /* the page size they lie at (0: none laid yet) */
+} page_guards_t;
+#define SA_PAGE_GUARDS_OFFSET (sizeof(sa_segment_t) + SA_SMALL_PAGES_PER_SEGMENT * sizeof(sa_page_t))
+_Static_assert(SA_PAGE_GUARDS_OFFSET % SA_SEGMENT_HEADER_ALIGN != 0 &&
+                   SA_PAGE_GUARDS_OFFSET % SA_SEGMENT_HEADER_ALIGN + sizeof(page_guards_t) <= SA_SEGMENT_HEADER_ALIGN,
+               "the page guards' record fits in the largest header's last unit");
+_Static_assert(SA_SMALL_PAGES_PER_SEGMENT <= SA_BITS_PER_WORD, "one bit per page");
+
+static page_guards_t* page_guards_of(sa_segment_t* segment) {
+  return (page_guards_t*)((uint8_t*)segment + SA_PAGE_GUARDS_OFFSET);
+}
+
+void sa_secure_page_guards_forget(sa_segment_t* segment) { *page_guards_of(segment) = (page_guards_t){0, 0}; }
+
+/* The segment is reused as a kind of another page size: the old guards lie inside
+ * the new pages. Where the segment is read-write throughout, one call makes the run
+ * from the first to the last of them read-write (what lies between is read-write
+ * already, and no segment guard is in it); where pages commit on use (eager_commit
+ * off), the commit of the page around each one does it. */
+static void page_guards_clear(sa_segment_t* segment, page_guards_t* guards) {
+  uint64_t mask = guards->protected_mask;
+  if (mask != 0 && segment->is_committed) {
+    size_t first = (size_t)__builtin_ctzll(mask), last = (size_t)(SA_BITS_PER_WORD - 1 - __builtin_clzll(mask));
+    uint8_t* from = (uint8_t*)segment + ((first + 1) << guards->page_shift) - SA_PAGE_GUARD_SIZE;
+    uint8_t* to = (uint8_t*)segment + ((last + 1) << guards->page_shift);
+    sa_secure_unguard(from, (size_t)(to - from));
+  }
+  guards->protected_mask = 0;
+  guards->page_shift = segment->page_shift;
+}
+
+void sa_secure_page_guard(sa_segment_t* segment, size_t index, bool recommitted) {
+  if (segment->large_pages) return; /* large OS pages cannot be split: no guards */
+  page_guards_t* guards = page_guards_of(segment);
+  if (guards->page_shift != segment->page_shift) page_guards_clear(segment, guards);
+  if (index + 1 >= segment->page_count) return; /* it ends at the segment's own guard */
+  uint64_t bit = (uint64_t)1 << index;
+  if (recommitted) guards->protected_mask &= ~bit; /* the commit made it read-write */
+  if (guards->protected_mask & bit) return;
+  uint8_t* page_end = (uint8_t*)segment + ((index + 1) << segment->page_shift);
+  sa_secure_protect_guard(page_end - SA_PAGE_GUARD_SIZE);
+  guards->protected_mask |= bit; /* also when it failed: no retry on every use */
 }
 #endif

@@ -173,7 +173,7 @@ typedef struct sa_page_s {
   _Atomic(sa_heap_t*) heap; /* owning heap; NULL while abandoned or huge */
   sa_list_link_t link;   /* in a heap queue (or the list of live huge blocks) */
   struct sa_page_s* notified_next; /* in the heap's list of full pages that got room */
-  uint64_t padding2_[1]; /* to SA_PAGE_STRUCT_SIZE */
+  uintptr_t canary_key;  /* secure build: the key of its blocks' canaries (secure.h) */
 } sa_page_t;
 
 /* A power of two, so that finding a page from a pointer is two shifts. */

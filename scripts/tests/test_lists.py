@@ -11,10 +11,11 @@ import selection
 
 t = Tap()
 declared = allocators.load()
-t.equal(list(declared), ["sa", "sa-debug", "sa-secure", "mi", "tc", "je", "tbb", "sys"],
+t.equal(list(declared), ["sa", "sa-debug", "sa-secure", "sa-secure-full", "mi", "tc", "je", "tbb", "sys"],
         "allocators.txt declares the allocators in figure order (our build flavours after sa)")
-t.equal((declared["sa-debug"].in_all, declared["sa-secure"].in_all), ("no", "if-built"),
-        "sa-debug is chosen by name only; sa-secure joins `all` once built")
+t.equal((declared["sa-debug"].in_all, declared["sa-secure"].in_all, declared["sa-secure-full"].in_all),
+        ("no", "if-built", "no"),
+        "sa-debug and sa-secure-full are chosen by name only; sa-secure joins `all` once built")
 suite = benchmarks.load()
 t.check({"cfrac", "larsonN", "xmalloc-testN", "cache-scratch1", "cache-scratchN"} <= set(suite),
         "benchmarks.txt declares the report's workloads", list(suite))

@@ -37,6 +37,8 @@ stage=$work/stage
 check "ninja install with DESTDIR (PREFIX /usr/local): libraries, header, shardalloc.pc" \
   sh -c "DESTDIR='$stage' PREFIX=/usr/local ninja install && test -f '$stage/usr/local/lib/libshardalloc.so' \
     && test -f '$stage/usr/local/lib/libshardalloc.a' && test -f '$stage/usr/local/include/shardalloc.h' \
+    && test -f '$stage/usr/local/lib/libshardalloc-debug.so' && test -f '$stage/usr/local/lib/libshardalloc-secure.so' \
+    && test -f '$stage/usr/local/lib/libshardalloc-secure-full.so' \
     && test -f '$stage/usr/local/lib/pkgconfig/shardalloc.pc'"
 check "the staged shardalloc.pc names the PREFIX, not the DESTDIR" \
   grep -qx 'prefix=/usr/local' "$stage/usr/local/lib/pkgconfig/shardalloc.pc"

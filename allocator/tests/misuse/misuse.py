@@ -12,11 +12,14 @@ Outcomes the table below expects:
             build with SHARDALLOC_SHOW_ERRORS=1 where release checks)
   quiet     exit status 0 and nothing from shardalloc on stderr (release build, whose
             errors are not shown by default; the faults the secure build misses)
-  segv, maybe  the secure build's: see SECURE_OUTCOME below
+  segv, maybe  the secure builds': see SECURE_OUTCOME below
 
 The release build checks pointers only where that costs nothing on a hot path
 (realloc, malloc_usable_size); its free trusts its argument, so only the faults that
 cannot crash a release process are run against it (RELEASE_CHECKED).
+
+The secure builds are two: secure (SA_SECURE=1, its default protections) and
+secure-full (also page guards, canaries and zero on free), each with its own table.
 
 Usage: misuse.py [--build-dir build/tests/misuse] [--lib-dir build] [-k NAME]
                  [--table]        (print the table of expected outcomes and exit)
@@ -75,8 +78,12 @@ FAULTS = {
     "realloc_unaligned": ("realloc() of block + 1", ["invalid pointer"]),
     "usable_size_foreign": ("malloc_usable_size() of an mmap'd pointer", ["invalid pointer"]),
     "usable_size_static": ("malloc_usable_size() of a static pointer", ["invalid pointer"]),
+    "canary_overwrite": ("1 byte past malloc_usable_size (the last word), then free; abort off: leaked",
+                         ["buffer overflow"]),
+    "canary_overwrite_remote": ("the same, the block freed by another thread",
+                                ["buffer overflow"]),
 }
-# The secure build's attacks (run against the secure build only).
+# The secure builds' attacks (run against the secure builds only).
 SECURE_ONLY = {
     "uaf_link_write": ("a use-after-free write of 8 bytes over a free block's link",
                        ["corrupted free list"]),
@@ -86,32 +93,63 @@ SECURE_ONLY = {
     "free_guard_page": ("free() of a pointer into a segment's end guard page",
                         ["invalid pointer"]),
     "free_middle": ("free() of block + 48 (100-byte block)", ["invalid pointer"]),
+    "overflow_huge": ("a linear overflow off a huge block's end", []),
+    "overflow_page_guard": ("a linear overflow off a small page's last block", []),
 }
 FAULTS.update(SECURE_ONLY)
 # The secure build (build/secure, SA_SECURE=1): what it does with each fault.
 #   abort    as in debug (abort_on_error is on by default there), and `report` with
 #            SHARDALLOC_ABORT_ON_ERROR=0
-#   segv     killed by SIGSEGV at a guard page (no message: the MMU caught it)
+#   segv     killed by SIGSEGV at a guard page (no message: the MMU caught it); the
+#            programs that end at one check that the fault is in a guard page
+#            (programs/fault.h, expect_guard_fault), else they exit 3
 #   quiet    not detected: exit 0 and no message (no canary, no size check)
 #   maybe    detected only when the overflow lands on a free block's link: the free
 #            list's random order puts an unused block (about 1 in 64) there instead:
 #            abort with the message, or exit 0 without one
+#   none     not run (the byte past the usable size lands on the neighbour, as in
+#            overflow_usable; there is no canary to find it)
 SECURE_OUTCOME = {
-    "segv": ["overflow_to_metadata"],
+    "segv": ["overflow_to_metadata", "overflow_huge"],
     "quiet": ["free_sized_mismatch", "free_aligned_sized_mismatch", "delete_sized_mismatch",
-              "overflow_1", "overflow_8", "overflow_1_medium", "write_after_free"],
+              "overflow_1", "overflow_8", "overflow_1_medium", "write_after_free",
+              "overflow_page_guard"],
     "maybe": ["overflow_usable"],
+    "none": ["canary_overwrite", "canary_overwrite_remote"],
 }
-# Keywords where the secure build names a fault otherwise than debug: a double free
-# after churn finds the page reused for another size class (usually not a block start).
+# secure-full (SA_SECURE_PAGE_GUARDS, SA_SECURE_CANARY, SA_SECURE_ZERO_ON_FREE on top):
+# where it differs from secure. The canary is the block's last word, so an overflow
+# is caught once it reaches that word: 8 bytes past a 20-byte request in a 32-byte
+# block (24 usable) are, 1 byte is not (inside the usable size).
+SECURE_FULL_CHANGES = {
+    "overflow_8": "abort", "overflow_usable": "abort",
+    "canary_overwrite": "abort", "canary_overwrite_remote": "abort",
+    "overflow_page_guard": "segv",
+}
+# Keywords where a secure build names a fault otherwise than debug: a double free
+# after churn finds the page reused for another size class (usually not a block start);
+# with canaries an overflow past the usable size is always the canary's.
 SECURE_KEYWORDS = {"double_free_churn": ["double free", "invalid pointer"]}
+SECURE_FULL_KEYWORDS = dict(SECURE_KEYWORDS, overflow_usable=["buffer overflow"])
+SECURE_BUILDS = ("secure", "secure-full")
 
 
-def secure_outcome(fault):
+def secure_outcome(fault, build="secure"):
+    if build == "secure-full" and fault in SECURE_FULL_CHANGES:
+        return SECURE_FULL_CHANGES[fault]
     for outcome, faults in SECURE_OUTCOME.items():
         if fault in faults:
             return outcome
     return "abort"
+
+
+def keywords_for(fault, build):
+    keywords = FAULTS[fault][1]
+    if build == "secure":
+        return SECURE_KEYWORDS.get(fault, keywords)
+    if build == "secure-full":
+        return SECURE_FULL_KEYWORDS.get(fault, keywords)
+    return keywords
 
 
 # The faults the release build checks (and that cannot crash a release process).
@@ -127,11 +165,14 @@ def cases():
             continue
         out.append((fault, "debug", "abort", {}))
         out.append((fault, "debug", "report", {"SHARDALLOC_ABORT_ON_ERROR": "0"}))
-    for fault in FAULTS:
-        outcome = secure_outcome(fault)
-        out.append((fault, "secure", outcome, {}))
-        if outcome == "abort":
-            out.append((fault, "secure", "report", {"SHARDALLOC_ABORT_ON_ERROR": "0"}))
+    for build in SECURE_BUILDS:
+        for fault in FAULTS:
+            outcome = secure_outcome(fault, build)
+            if outcome == "none":
+                continue
+            out.append((fault, build, outcome, {}))
+            if outcome == "abort":
+                out.append((fault, build, "report", {"SHARDALLOC_ABORT_ON_ERROR": "0"}))
     for fault in RELEASE_CHECKED:
         out.append((fault, "release", "report", {"SHARDALLOC_SHOW_ERRORS": "1"}))
         out.append((fault, "release", "quiet", {}))
@@ -199,12 +240,13 @@ def judge(mode, keywords, status, stderr):
 
 
 def print_table():
-    print(f"{'fault':24} {'what it does':56} {'message':24} {'debug':8} {'secure':8} release")
+    print(f"{'fault':24} {'what it does':56} {'message':24} {'debug':8} {'secure':8} {'sec-full':8} release")
     for fault, (what, keywords) in FAULTS.items():
         words = " or ".join(SECURE_KEYWORDS.get(fault, keywords)) or "-"
         release = "NULL/0, message if show_errors" if fault in RELEASE_CHECKED else "not run"
         debug = "not run" if fault in SECURE_ONLY else "abort"
-        print(f"{fault:24} {what:56} {words:24} {debug:8} {secure_outcome(fault):8} {release}")
+        secure, full = (secure_outcome(fault, b).replace("none", "not run") for b in SECURE_BUILDS)
+        print(f"{fault:24} {what:56} {words:24} {debug:8} {secure:8} {full:8} {release}")
 
 
 def main():
@@ -219,15 +261,14 @@ def main():
         return 0
     os.chdir(ROOT)
     libs = {b: os.path.abspath(os.path.join(args.lib_dir, b, "libshardalloc.so"))
-            for b in ("debug", "release", "secure")}
+            for b in ("debug", "release") + SECURE_BUILDS}
     tally = {}  # build -> [tried, as specified]
     failed = 0
     for fault, build, mode, env_extra in cases():
         if args.k and args.k not in fault:
             continue
-        what, keywords = FAULTS[fault]
-        if build == "secure":
-            keywords = SECURE_KEYWORDS.get(fault, keywords)
+        what = FAULTS[fault][0]
+        keywords = keywords_for(fault, build)
         name = f"misuse {build}/{mode}: {fault} ({what})"
         program = os.path.join(args.build_dir, fault)
         if not os.path.exists(program) or not os.path.exists(libs[build]):

@@ -9,7 +9,7 @@ table lists exactly the sources; and that no source but debug.c has an `#if
 SA_DEBUG` block (the debug build's hooks are debug.h's). It prints the loop and the
 height of the file graph as diagnostics.
 
-Usage: check_floors.py [BUILD_DIR ...]   (default: build/release build/debug build/secure)
+Usage: check_floors.py [BUILD_DIR ...]   (default: build/release build/debug build/secure build/secure-full)
 """
 import collections
 import glob
@@ -96,7 +96,7 @@ def largest_loop(files, edges):
 
 
 def main():
-    dirs = sys.argv[1:] or [os.path.join(ROOT, "build", v) for v in ("release", "debug", "secure")]
+    dirs = sys.argv[1:] or [os.path.join(ROOT, "build", v) for v in ("release", "debug", "secure", "secure-full")]
     table, hooks = read_readme()
     order = {f: i for i, (_, f) in enumerate(table)}
     floors = [floor for floor, _ in table]

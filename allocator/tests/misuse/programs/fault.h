@@ -24,6 +24,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "guard_fault.h" /* allocator/tests/lib: expect_guard_fault */
+
 #define SETUP_FAILED 77
 
 static inline void* hide(void* p) {
