@@ -27,9 +27,9 @@ static inline void* page_pop(sa_page_t* page) {
 #if SA_SECURE_ENCODED_LISTS
   sa_block_t* next = sa_link_get(page, block);
   /* A block start, not only a pointer into the page: a link with one bit flipped
-   * below the block size would hand out a block that overlaps another. */
-  /* The block-start test first: it passes for every link but a list's last, so the
-   * common case takes one branch (NULL, the end, is tested only when it fails). */
+   * below the block size would hand out a block that overlaps another. Tested
+   * first: it passes for every link but a list's last, so the common case takes one
+   * branch (NULL, the end, is tested only when it fails). */
   if (sa_unlikely(!sa_page_is_block(page, next)) && next != NULL) return page_pop_bad_link(page, block);
   page->free = next;
   block->next = NULL; /* an allocated block must not look free (sa_secure_check_free) */

@@ -78,4 +78,27 @@ static inline size_t allocate_until(void* target, size_t size, size_t limit) {
   return 0;
 }
 
+/* A block of `size` filled to its usable size, then one byte more written into its
+ * last word (where a canary is kept): a byte that differs from what is there, as a
+ * canary byte that happened to equal the written one would be no overwrite at all
+ * (1 run in 256). NULL if malloc failed. */
+static inline unsigned char* overflow_one_byte(size_t size) {
+  unsigned char* p = malloc(hide_size(size));
+  if (p == NULL) return NULL;
+  size_t usable = malloc_usable_size(p);
+  memset(p, 1, usable);
+  poke(p, usable, (unsigned char)~((volatile unsigned char*)p)[usable]);
+  return p;
+}
+
+/* After a detected overflow with abort_on_error=0: the block must be leaked, never
+ * handed out again (exit status 1 if it is). */
+static inline int expect_leaked(void* p, size_t size, size_t tries, const char* what) {
+  if (allocate_until(p, size, tries) != 0) {
+    printf("the overflowed block was handed out again\n");
+    return 1;
+  }
+  return survived(what);
+}
+
 #endif /* SA_FAULT_H */
