@@ -40,6 +40,9 @@
 #define SA_OS_PAGE_MIN (4 * SA_KiB)
 #define SA_LARGE_OS_PAGE_SIZE (2 * SA_MiB)
 #define SA_GIANT_OS_PAGE_SIZE SA_GiB
+/* The cache line of x86-64 and most aarch64 cores: what is laid out to keep one
+ * thread's writes off the lines other threads read (sa_page_t). */
+#define SA_CACHE_LINE 64
 /* User addresses fit in 48 bits (x86-64 and aarch64 with 4-level tables). */
 #define SA_ADDRESS_BITS 48
 
@@ -75,8 +78,9 @@
 /* A page's free list is extended lazily, this many bytes of blocks at a time, so
  * that memory is only touched when it is about to be used. */
 #define SA_EXTEND_BYTES (4 * SA_KiB)
-/* The secure build links fresh blocks in runs of this many bytes (page.c), the runs
- * in random order: 8 runs an extension, 8! orders. Shorter runs randomise more and
+/* The secure build links fresh blocks in runs of this many bytes (page.c), a random
+ * half of the runs first, then the rest, each pass upwards: 8 runs an extension, 2^8
+ * orders. Shorter runs randomise more and
  * cost more where another thread frees the blocks and the owner walks its list in
  * that order (xmalloc-test -w 2 -t 1 -s 64: 128 bytes 42-44 M frees/s, 512 bytes
  * 47-49 M, no random order 60 M, release 89-96 M). */
@@ -140,46 +144,50 @@ typedef struct sa_heap_s sa_heap_t;
 typedef struct sa_segment_s sa_segment_t;
 typedef struct sa_tld_s sa_tld_t;
 
-/* Two cache lines. The first holds what the owner's fast paths read and write, and
- * what the secure build's checks read there; the second what other threads write
- * (thread_free: a remote free's CAS would otherwise take the line the owner's every
- * malloc and free works on) and what only the generic paths use. */
+/* Two cache lines, each line-aligned (the segment aligns its pages array). The first
+ * holds what other threads read or write: what every free reads (the owner's id, the
+ * flags; in the secure build the keys and geometry its checks read), the list that
+ * remote frees push onto; the owner writes it rarely (a new page, an extension, a
+ * change of flags). The second is the owner's alone: its fast paths' lists and count
+ * and what its generic paths use. So a remote free never takes the line that the
+ * owner's every malloc and free writes, and a remote push never takes the line that
+ * the owner's malloc reads. */
 typedef struct sa_page_s {
-  /* ---- the first line: the owner's fast paths */
-  sa_block_t* free;      /* blocks ready to allocate */
+  /* ---- the first line: shared, read-mostly */
   /* The owning thread's id with the flags in its low bits: the free fast path's
    * one compare (equal only for the owner of a page that needs no care). Kept in
    * step by sa_page_sync_owner whenever the flags or the segment's owner change. */
   _Atomic(uintptr_t) xthread_id;
-  uint32_t used;         /* blocks handed out and not yet collected back */
   uint8_t flags;         /* SA_PAGE_* */
   uint8_t in_use;        /* allocated from its segment */
   uint8_t link_rotation; /* secure build: free-list link encoding, 1..63 (secure.h) */
   uint8_t block_shift;   /* secure build: block_size = odd << block_shift (sa_page_is_block) */
-  sa_block_t* local_free; /* freed by the owning thread */
+  _Atomic(uint8_t) batchable; /* remote frees may be batched: a thread's own heap's page */
+  uint8_t bin;           /* size class */
+  uint8_t is_committed;  /* its memory is read-write (matters when eager_commit is off) */
+  uint8_t padding_;
+  _Atomic(uintptr_t) thread_free; /* freed by other threads; low 2 bits: sa_notify_t */
   uintptr_t link_key;    /* secure build: free-list link encoding (secure.h) */
   uint8_t* start;        /* first block */
   uint64_t block_inverse; /* secure build: the odd part's inverse mod 2^64 */
   uint32_t capacity;     /* blocks carved out of the page so far */
   uint32_t span;         /* bytes from start to the page's end (secure.h: links in range) */
-  /* ---- the second line: other threads' frees, the generic paths */
-  _Atomic(uintptr_t) thread_free; /* freed by other threads; low 2 bits: sa_notify_t */
-  size_t block_size;
+  uintptr_t canary_key;  /* secure build: the key of its blocks' canaries (secure.h) */
+  /* ---- the second line: the owner's */
+  sa_block_t* free;      /* blocks ready to allocate */
+  sa_block_t* local_free; /* freed by the owning thread */
+  uint32_t used;         /* blocks handed out and not yet collected back */
   uint32_t reserved;     /* blocks that fit in the page */
-  uint8_t bin;           /* size class */
-  uint8_t is_committed;  /* its memory is read-write (matters when eager_commit is off) */
-  _Atomic(uint8_t) batchable; /* remote frees may be batched: a thread's own heap's page */
-  uint8_t padding_;
+  size_t block_size;
   _Atomic(sa_heap_t*) heap; /* owning heap; NULL while abandoned or huge */
   sa_list_link_t link;   /* in a heap queue (or the list of live huge blocks) */
   struct sa_page_s* notified_next; /* in the heap's list of full pages that got room */
-  uintptr_t canary_key;  /* secure build: the key of its blocks' canaries (secure.h) */
 } sa_page_t;
 
 /* A power of two, so that finding a page from a pointer is two shifts. */
 #define SA_PAGE_STRUCT_SIZE 128
 _Static_assert(sizeof(sa_page_t) == SA_PAGE_STRUCT_SIZE, "sa_page_t must stay 128 bytes");
-_Static_assert(offsetof(sa_page_t, thread_free) == 64, "thread_free opens the page's second cache line");
+_Static_assert(offsetof(sa_page_t, free) == SA_CACHE_LINE, "the owner's fields open the page's second cache line");
 
 typedef enum sa_page_kind_e {
   SA_PAGE_SMALL,  /* 64 pages of 64 KiB */
@@ -214,8 +222,11 @@ struct sa_segment_s {
   /* in the global list of abandoned segments (link.next alone: in a tld's list of
    * segments being abandoned) */
   sa_list_link_t abandoned_link;
-  sa_page_t pages[];            /* page_count of them */
+  sa_page_t pages[] __attribute__((aligned(SA_CACHE_LINE))); /* page_count of them, line-aligned */
 };
+
+/* The header sizes (segment_map.c, huge.c) count pages from sizeof(sa_segment_t). */
+_Static_assert(offsetof(sa_segment_t, pages) == sizeof(sa_segment_t), "the pages array ends the segment header");
 
 /* A thread's remote frees into one page, waiting to be pushed together (free.c). */
 typedef struct sa_remote_batch_s {
