@@ -80,10 +80,10 @@
 #define SA_EXTEND_BYTES (4 * SA_KiB)
 /* The secure build links fresh blocks in runs of this many bytes (page.c), a random
  * half of the runs first, then the rest, each pass upwards: 8 runs an extension, 2^8
- * orders. Shorter runs randomise more and
- * cost more where another thread frees the blocks and the owner walks its list in
- * that order (xmalloc-test -w 2 -t 1 -s 64: 128 bytes 42-44 M frees/s, 512 bytes
- * 47-49 M, no random order 60 M, release 89-96 M). */
+ * orders. Shorter runs randomise more and cost more where another thread frees the
+ * blocks and the owner walks its list in that order (measured with the permutation of
+ * runs that came before the two passes, xmalloc-test -w 2 -t 1 -s 64: 128 bytes 42-44
+ * M frees/s, 512 bytes 47-49 M, no random order 60 M, release 89-96 M). */
 #ifndef SA_RANDOM_RUN_BYTES
 #define SA_RANDOM_RUN_BYTES 512
 #endif
@@ -150,8 +150,9 @@ typedef struct sa_tld_s sa_tld_t;
  * remote frees push onto; the owner writes it rarely (a new page, an extension, a
  * change of flags). The second is the owner's alone: its fast paths' lists and count
  * and what its generic paths use. So a remote free never takes the line that the
- * owner's every malloc and free writes, and a remote push never takes the line that
- * the owner's malloc reads. */
+ * owner's every malloc and free writes, and in the release build a remote push never
+ * takes the line that the owner's malloc reads (the secure build's malloc reads the
+ * keys in the first line). */
 typedef struct sa_page_s {
   /* ---- the first line: shared, read-mostly */
   /* The owning thread's id with the flags in its low bits: the free fast path's
