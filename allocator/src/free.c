@@ -56,14 +56,15 @@ static bool reclaim_on_free(sa_segment_t* segment) {
 }
 
 #if SA_SECURE_DOUBLE_FREE
-/* Secure build: a free of a pointer that is not word-aligned or not in one of our
- * segments (sa_free looked). The full check says which, and nothing is freed. */
+/* Secure build: a free of a pointer that is not in one of our segments (sa_free
+ * looked). The full check says what it is, and nothing is freed. */
 static sa_decl_noinline sa_decl_cold void sa_free_invalid(void* p) { (void)sa_secure_check_free(p); }
 
-/* Secure build: the checks of a free that left the fast path, for a word-aligned
- * pointer into one of our segments. The common case, a block start in a page in
- * use whose link does not decode, is accepted inline; everything else goes to the
- * full check, which reports what is wrong or accepts a huge or aligned block. */
+/* Secure build: the checks of a free that left the fast path, for a pointer into
+ * one of our segments (word-aligned or not: sa_page_is_block fails for the latter).
+ * The common case, a block start in a page in use whose link does not decode, is
+ * accepted inline; everything else goes to the full check, which reports what is
+ * wrong or accepts a huge or aligned block. */
 static inline bool secure_free_ok(const sa_segment_t* segment, const sa_page_t* page, const void* p,
                                   uint8_t flags) {
   if (sa_likely(segment->cookie == ((uintptr_t)segment ^ sa_process_key) && page->in_use &&
