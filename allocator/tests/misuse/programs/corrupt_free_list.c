@@ -7,8 +7,8 @@
  * random bit of the decoded pointer; were the two blocks' addresses one bit apart,
  * it could turn the link into one to the block itself, which is what a block freed
  * twice in a row looks like (reported as a double free: 1 run in 70 when b was the
- * next block handed out). b is taken at least two bits away from a, so every
- * outcome of the flip is a corrupted list. The blocks skipped stay allocated. */
+ * next block handed out). b is taken at least two bits away from a, so the flip
+ * cannot make b's link point at b. The blocks skipped stay allocated. */
 #include "fault.h"
 
 int main(void) {
