@@ -40,7 +40,7 @@ void* sa_heap_malloc_aligned_zero(sa_heap_t* heap, size_t size, size_t alignment
   }
   /* Lucky case: the block the direct table would hand out is already aligned. */
   if (sa_raw_size(size) <= SA_DIRECT_MAX) {
-    sa_page_t* page = sa_direct_page(heap, sa_wsize_of(sa_raw_size(size)));
+    sa_page_t* page = sa_direct_page(heap, sa_raw_size(size));
     if (page->free != NULL && ((uintptr_t)page->free & (alignment - 1)) == 0) {
       return sa_heap_malloc_zero(heap, size, zero);
     }

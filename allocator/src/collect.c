@@ -125,10 +125,6 @@ static bool owner_idle(sa_tld_t* tld, poke_memo_t* memo, int64_t now_ms) {
   return now_ms - memo->since_ms >= SA_POKE_IDLE_MS;
 }
 
-static void direct_clear(sa_heap_t* heap) {
-  for (size_t w = 0; w <= SA_DIRECT_WORDS; w++) sa_direct_set(heap, w, (sa_page_t*)&sa_page_empty);
-}
-
 static void direct_restore(sa_heap_t* heap) {
   for (size_t bin = 0; sa_bin_block_size(bin) <= SA_DIRECT_MAX; bin++) sa_heap_direct_update(heap, bin);
 }
@@ -142,7 +138,7 @@ void sa_heap_poke(sa_heap_t* heap, int64_t now_ms) {
   if (!owner_idle(tld, memo, now_ms)) return;
   atomic_store_explicit(&tld->idle_since_ms, memo->since_ms, memory_order_relaxed);
   atomic_store_explicit(&tld->poked, true, memory_order_relaxed);
-  direct_clear(heap); /* the thread's own heap: first-class ones may end at any time */
+  sa_direct_clear(heap); /* the thread's own heap: first-class ones may end at any time */
 }
 
 void sa_heap_poked(sa_heap_t* heap) {

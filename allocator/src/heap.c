@@ -6,7 +6,7 @@ __thread sa_heap_t* sa_heap_default __attribute__((tls_model("initial-exec"))) =
 
 void sa_heap_init(sa_heap_t* heap, sa_tld_t* tld, bool is_default) {
   memset(heap, 0, sizeof(*heap));
-  for (size_t w = 0; w <= SA_DIRECT_WORDS; w++) sa_direct_set(heap, w, (sa_page_t*)&sa_page_empty);
+  sa_direct_clear(heap);
   heap->tld = tld;
   heap->thread_id = tld->thread_id;
   heap->is_default = is_default;

@@ -225,6 +225,8 @@ void* sa_huge_alloc(sa_heap_t* heap, size_t size, size_t alignment, bool zero) {
   segment->cookie = (uintptr_t)segment ^ sa_process_key;
   segment->size = mapped;
   segment->page_shift = SA_HUGE_PAGE_SHIFT; /* every offset maps to page 0 */
+  segment->page_index_shift = 0;
+  segment->page_index_mask = 0;             /* and so does every pointer */
   segment->kind = SA_PAGE_HUGE;
   segment->page_count = 1;
   segment->used = 1;

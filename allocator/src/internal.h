@@ -22,6 +22,15 @@
 #define sa_decl_noinline __attribute__((noinline))
 #define sa_decl_cold __attribute__((cold, noinline))
 
+/* Asks for a pointer about to be returned to be in the return register already.
+ * gcc 12 otherwise keeps the malloc fast path's page there and copies the block
+ * over before the `ret`: one instruction a malloc (clang needs no hint). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define sa_in_return_register(p) __asm__("" : "+a"(p))
+#else
+#define sa_in_return_register(p) ((void)0)
+#endif
+
 /* Gives a function a standard name too (malloc for sa_malloc, ...) in the builds
  * that replace the C library's allocator. An alias, not a wrapper: no extra call. */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -223,8 +232,11 @@ static inline bool sa_segment_is_mapped(const sa_segment_t* segment) {
 }
 
 static inline sa_page_t* sa_page_of(const sa_segment_t* segment, const void* p) {
-  /* Large and huge segments have one page and a shift that maps every offset to 0. */
-  size_t offset = (((uintptr_t)p - (uintptr_t)segment) >> segment->page_shift) * sizeof(sa_page_t);
+  /* The segment is aligned to its size, so p's bits above page_shift and below
+   * SA_SEGMENT_SHIFT are the page index: no subtraction of the segment's address.
+   * Large and huge segments have one page and a mask of 0 (a huge block aligned to
+   * a segment boundary lies past its segment's first 4 MiB: still page 0). */
+  size_t offset = ((uintptr_t)p >> segment->page_index_shift) & segment->page_index_mask;
   /* Opaque to the optimiser: else gcc keeps the index and rebuilds the page's address
    * for each field the caller reads (the free fast path took three instructions more). */
   __asm__("" : "+r"(offset));
@@ -384,12 +396,14 @@ static inline uintptr_t sa_tf_with_notify(uintptr_t tf, sa_notify_t n) { return 
 
 /* ---- the direct table (inline; relaxed atomics: plain loads and stores) ------------------ */
 
-static inline sa_page_t* sa_direct_page(const sa_heap_t* heap, size_t wsize) {
-  return atomic_load_explicit(&((sa_heap_t*)heap)->pages_direct[wsize], memory_order_relaxed);
+static inline sa_page_t* sa_direct_page(const sa_heap_t* heap, size_t size) {
+  return atomic_load_explicit(&((sa_heap_t*)heap)->pages_direct[size], memory_order_relaxed);
 }
-static inline void sa_direct_set(sa_heap_t* heap, size_t wsize, sa_page_t* page) {
-  atomic_store_explicit(&heap->pages_direct[wsize], page, memory_order_relaxed);
+static inline void sa_direct_set(sa_heap_t* heap, size_t size, sa_page_t* page) {
+  atomic_store_explicit(&heap->pages_direct[size], page, memory_order_relaxed);
 }
+/* Every entry at the empty page (a new heap, a poke; page.c). */
+void sa_direct_clear(sa_heap_t* heap);
 
 /* Whether remote frees into the page may wait in a batch (remote.c): pages of a
  * thread's own heap that hold many blocks. */
@@ -421,6 +435,22 @@ sa_page_t* sa_page_find_free(sa_heap_t* heap, size_t bin);
 bool sa_hook_reclaim_for_page(sa_heap_t* heap);
 /* Moves local_free and thread_free into free (when free is empty or `force`). */
 void sa_page_collect(sa_page_t* page, bool force);
+/* The generic path's common case (alloc.c), without sa_page_find_free's walk and
+ * calls: a direct page (the front of its bin's queue) ran out of free blocks, its
+ * local list holds some and no other thread freed into it. Then the local list
+ * becomes the free list, as sa_page_collect would make it. Not when the block at
+ * the local list's head links to itself (freed twice in a row): sa_page_collect
+ * reports that. The empty page has no local list. */
+static inline bool sa_page_refillable(const sa_page_t* page) {
+  const sa_block_t* local = page->local_free;
+  return local != NULL && page->free == NULL &&
+         sa_tf_block(atomic_load_explicit(&((sa_page_t*)page)->thread_free, memory_order_relaxed)) == NULL &&
+         sa_likely(sa_link_get(page, local) != local);
+}
+static inline void sa_page_refill(sa_page_t* page) {
+  page->free = page->local_free;
+  page->local_free = NULL;
+}
 /* A free found the page in the full queue with room now. */
 void sa_page_unfull(sa_heap_t* heap, sa_page_t* page);
 void sa_page_free_to_segment(sa_heap_t* heap, sa_page_t* page);

@@ -4,7 +4,7 @@
  * case, so churning threads reuse the same memory. */
 #include "internal.h"
 
-#define SA_METADATA_CLASSES 128
+#define SA_METADATA_CLASSES (SA_METADATA_MAX / SA_METADATA_UNIT + 1)
 
 sa_lock_t sa_metadata_lock = SA_LOCK_INIT;
 static uint8_t* metadata_bump;

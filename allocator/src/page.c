@@ -9,12 +9,7 @@
  * constant initializer: a thread's heap pointer starts at the empty heap, so its
  * first malloc needs no initialisation check. */
 const sa_page_t sa_page_empty;
-#define SA_EMPTY_2 (sa_page_t*)&sa_page_empty, (sa_page_t*)&sa_page_empty
-#define SA_EMPTY_8 SA_EMPTY_2, SA_EMPTY_2, SA_EMPTY_2, SA_EMPTY_2
-#define SA_EMPTY_32 SA_EMPTY_8, SA_EMPTY_8, SA_EMPTY_8, SA_EMPTY_8
-#define SA_EMPTY_128 SA_EMPTY_32, SA_EMPTY_32, SA_EMPTY_32, SA_EMPTY_32
-const sa_heap_t sa_heap_empty = {.pages_direct = {SA_EMPTY_128, (sa_page_t*)&sa_page_empty}};
-_Static_assert(SA_DIRECT_WORDS + 1 == 129, "the empty heap's initializer covers 129 direct entries");
+const sa_heap_t sa_heap_empty = {.pages_direct = {[0 ... SA_DIRECT_MAX] = (sa_page_t*)&sa_page_empty}};
 
 /* ---- queues ----------------------------------------------------------------------- */
 
@@ -24,19 +19,22 @@ void sa_page_queue_push_front(sa_page_queue_t* queue, sa_page_t* page) { SA_LIST
 
 static void page_queue_push_back(sa_page_queue_t* queue, sa_page_t* page) { SA_LIST_PUSH_BACK(queue, page, link); }
 
-/* The direct table maps every word size of a small bin to that bin's front page
- * (or the static empty page), so that malloc needs no test beyond `free != NULL`. */
+void sa_direct_clear(sa_heap_t* heap) {
+  for (size_t size = 0; size < SA_DIRECT_ENTRIES; size++) sa_direct_set(heap, size, (sa_page_t*)&sa_page_empty);
+}
+
+/* The direct table maps every size of a small bin to that bin's front page (or the
+ * static empty page), so that malloc needs no test beyond `free != NULL`. */
 void sa_heap_direct_update(sa_heap_t* heap, size_t bin) {
   size_t block_size = sa_bin_block_size(bin);
   if (block_size > SA_DIRECT_MAX) return;
   sa_page_t* page = heap->queues[bin].first;
   if (page == NULL) page = (sa_page_t*)&sa_page_empty;
-  size_t first_wsize = bin == 0 ? 0 : sa_wsize_of(sa_bin_block_size(bin - 1)) + 1;
-  size_t last_wsize = sa_wsize_of(block_size);
+  size_t first = bin == 0 ? 0 : sa_bin_block_size(bin - 1) + 1;
   /* Mostly the front page has not changed: the entries are rewritten only when it
    * did (or a poke pointed them all at the empty page, the last one among them). */
-  if (sa_direct_page(heap, last_wsize) == page) return;
-  for (size_t w = first_wsize; w <= last_wsize; w++) sa_direct_set(heap, w, page);
+  if (sa_direct_page(heap, block_size) == page) return;
+  for (size_t size = first; size <= block_size; size++) sa_direct_set(heap, size, page);
 }
 
 /* ---- notify state ------------------------------------------------------------- */

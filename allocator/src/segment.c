@@ -26,6 +26,8 @@ static void segment_init(sa_segment_t* segment, sa_page_kind_t kind, size_t size
   segment->cookie = (uintptr_t)segment ^ sa_process_key;
   segment->size = size;
   segment->page_shift = shifts[kind];
+  segment->page_index_shift = (uint8_t)(shifts[kind] - SA_PAGE_STRUCT_SHIFT);
+  segment->page_index_mask = (uintptr_t)(page_count - 1) << SA_PAGE_STRUCT_SHIFT;
   segment->kind = (uint8_t)kind;
   segment->page_count = page_count;
   segment->tld = tld;

@@ -18,6 +18,7 @@ typedef struct sa_thread_data_s {
   sa_heap_t heap;
   sa_tld_t tld;
 } sa_thread_data_t;
+_Static_assert(sizeof(sa_thread_data_t) <= SA_METADATA_MAX, "a thread's data comes from the metadata allocator");
 
 static sa_thread_data_t main_thread_data;
 static _Atomic(bool) main_thread_data_taken;

@@ -68,9 +68,11 @@
 #define SA_MEDIUM_OBJ_MAX (SA_MEDIUM_PAGE_SIZE / 8)
 #define SA_LARGE_OBJ_MAX (SA_SEGMENT_SIZE / 2)
 
-/* Requests up to this size take the direct-table fast path. */
+/* Requests up to this size take the direct-table fast path. The table has an entry
+ * per byte size, not per word size: malloc indexes it with the size as it came in
+ * (two instructions fewer than rounding to words first), at 8 KiB a heap. */
 #define SA_DIRECT_MAX 1024
-#define SA_DIRECT_WORDS (SA_DIRECT_MAX / SA_WORD_SIZE)
+#define SA_DIRECT_ENTRIES (SA_DIRECT_MAX + 1)
 
 /* Beyond this no request can succeed (and size arithmetic could wrap). */
 #define SA_MAX_REQUEST ((size_t)PTRDIFF_MAX - SA_SEGMENT_SIZE)
@@ -95,6 +97,9 @@
  * SA_METADATA_CHUNK, handed out in multiples of SA_METADATA_UNIT. */
 #define SA_METADATA_CHUNK (256 * SA_KiB)
 #define SA_METADATA_UNIT 64
+/* The largest piece: a thread's data (its tld and heap, whose direct table alone
+ * is 8 KiB), with room to grow (thread.c checks). */
+#define SA_METADATA_MAX (32 * SA_KiB)
 
 /* Debug builds keep a trailer word at the end of every block (debug.c), and check
  * at most SA_DEBUG_CANARY_MAX bytes of canary after a block's requested end. */
@@ -185,8 +190,9 @@ typedef struct sa_page_s {
   struct sa_page_s* notified_next; /* in the heap's list of full pages that got room */
 } sa_page_t;
 
-/* A power of two, so that finding a page from a pointer is two shifts. */
-#define SA_PAGE_STRUCT_SIZE 128
+/* A power of two, so that finding a page from a pointer is a shift and a mask. */
+#define SA_PAGE_STRUCT_SHIFT 7
+#define SA_PAGE_STRUCT_SIZE ((size_t)1 << SA_PAGE_STRUCT_SHIFT)
 _Static_assert(sizeof(sa_page_t) == SA_PAGE_STRUCT_SIZE, "sa_page_t must stay 128 bytes");
 _Static_assert(offsetof(sa_page_t, free) == SA_CACHE_LINE, "the owner's fields open the page's second cache line");
 
@@ -203,9 +209,13 @@ struct sa_segment_s {
   _Atomic(uintptr_t) thread_id; /* owner; 0 while abandoned */
   uintptr_t cookie;             /* segment address ^ process key: checks pointers */
   size_t size;                  /* bytes mapped from segment start */
+  /* A pointer's page struct is pages + ((p >> page_index_shift) & page_index_mask):
+   * the page index (p's bits between page_shift and the segment's size) already
+   * scaled by the struct size. The mask is 0 where the segment has one page. */
+  uintptr_t page_index_mask;
   uint8_t page_shift;
   uint8_t kind;                 /* sa_page_kind_t */
-  uint8_t unused_;
+  uint8_t page_index_shift;     /* page_shift - SA_PAGE_STRUCT_SHIFT */
   uint8_t in_free_queue;        /* in its tld's queue of segments with free pages */
   uint32_t page_count;
   uint32_t used;                /* pages in use */
@@ -293,9 +303,9 @@ struct sa_tld_s {
 };
 
 struct sa_heap_s {
-  /* word size -> page to allocate from; atomic only because another thread may
+  /* size in bytes -> page to allocate from; atomic only because another thread may
    * point every entry at the empty page to wake the owner (sa_heap_poke) */
-  _Atomic(sa_page_t*) pages_direct[SA_DIRECT_WORDS + 1];
+  _Atomic(sa_page_t*) pages_direct[SA_DIRECT_ENTRIES];
   sa_page_queue_t queues[SA_BIN_COUNT];
   _Atomic(sa_page_t*) notified;  /* full pages that got room again through remote frees */
   sa_tld_t* tld;
