@@ -1,7 +1,8 @@
 /* abandon.c: abandoning and reclaiming segments (floor 6, see README.md). When a
  * thread exits, its segments (with the blocks still live in them) go to a global
- * list; the next thread that needs pages, or that frees into one of them, takes
- * them over, and with them the blocks other threads freed in the meantime. */
+ * list; the next thread that needs pages takes them over, and with them the blocks
+ * other threads freed in the meantime (onto the pages' thread-free lists). A free
+ * that leaves a whole segment free takes it over too, to free it. */
 #include "internal.h"
 
 static sa_lock_t abandoned_lock = SA_LOCK_INIT;
@@ -90,10 +91,51 @@ size_t sa_segments_reclaim(sa_heap_t* heap, size_t max) {
   return reclaimed;
 }
 
-bool sa_segment_reclaim_on_free(sa_heap_t* heap, sa_segment_t* segment) {
-  if (abandoned_take(segment, heap->tld->thread_id) == NULL) return false;
-  segment_adopt(heap, segment);
+/* Whether every block of an abandoned segment is free: each page in use has as many
+ * blocks on its thread-free list as it has in use (abandoned_lock held, so that no
+ * thread takes the segment meanwhile; a count read short only defers the answer to
+ * the free that comes later). */
+static bool abandoned_all_free(const sa_segment_t* segment) {
+  for (uint32_t i = 0; i < segment->page_count; i++) {
+    const sa_page_t* page = &segment->pages[i];
+    if (!page->in_use) continue;
+    uintptr_t tf = atomic_load_explicit(&((sa_page_t*)page)->thread_free, memory_order_acquire);
+    if (sa_tf_count(tf) != page->used) return false;
+  }
   return true;
+}
+
+sa_abandoned_free_t sa_segment_free_abandoned(sa_heap_t* heap, sa_segment_t* segment, sa_page_t* page,
+                                              sa_block_t* block) {
+  sa_lock_acquire(&abandoned_lock);
+  if (atomic_load_explicit(&segment->thread_id, memory_order_relaxed) != 0) {
+    sa_lock_release(&abandoned_lock);
+    return SA_ABANDONED_NOT;
+  }
+  /* Onto the thread-free list, as a remote free. No owner: nobody to notify. */
+  uintptr_t tf = atomic_load_explicit(&page->thread_free, memory_order_relaxed);
+  uintptr_t pushed;
+  do {
+    sa_link_set(page, block, sa_tf_block(tf));
+    pushed = sa_tf_make(block, sa_tf_notify(tf), sa_tf_count(tf) + 1);
+  } while (!atomic_compare_exchange_weak_explicit(&page->thread_free, &tf, pushed, memory_order_release,
+                                                  memory_order_relaxed));
+  bool page_free = heap != NULL && sa_tf_count(pushed) == page->used;
+  bool take = page_free && abandoned_all_free(segment);
+  if (take) {
+    SA_LIST_REMOVE(&abandoned_list, segment, abandoned_link);
+    atomic_store_explicit(&segment->thread_id, heap->tld->thread_id, memory_order_release);
+    atomic_fetch_sub_explicit(&sa_abandoned_count, 1, memory_order_relaxed);
+  } else if (page_free) {
+    /* Every block of the page is free, not every one of the segment: the page goes
+     * back to the segment now, which stays abandoned. No block of the page can be
+     * pushed after (each is free already), and no thread takes the segment while
+     * the lock is held. */
+    sa_segment_page_free_abandoned(heap->tld, page);
+  }
+  sa_lock_release(&abandoned_lock);
+  if (take) segment_adopt(heap, segment); /* every page empty: the segment is freed */
+  return page_free ? SA_ABANDONED_EMPTIED : SA_ABANDONED_PUSHED;
 }
 
 /* Hook (page.c, sa_page_find_free): the heap's queue has no page with a free block;

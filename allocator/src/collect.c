@@ -60,12 +60,12 @@ void sa_page_retire(sa_heap_t* heap, sa_page_t* page) {
   bool keep = !(page->flags & SA_PAGE_IN_FULL) && queue->first == page && queue->last == page &&
               page->block_size <= SA_MEDIUM_OBJ_MAX;
   if (!keep) sa_page_free_to_segment(heap, page);
-  /* A thread that only frees, or allocates from pages it already has, never takes
-   * the generic path: let it collect (pages other threads emptied) and purge what is
-   * due from here now and then. */
-  sa_tld_t* tld = heap->tld;
-  if (sa_heartbeat_tick(tld) % SA_RETIRE_CLOCK_INTERVAL == 0) sa_heap_collect_if_due(heap);
+  sa_heap_retire_tick(heap);
   errno = saved_errno;
+}
+
+void sa_heap_retire_tick(sa_heap_t* heap) {
+  if (sa_heartbeat_tick(heap->tld) % SA_RETIRE_CLOCK_INTERVAL == 0) sa_heap_collect_if_due(heap);
 }
 
 /* ---- waking an owner that stays on the fast path ------------------------------------

@@ -8,8 +8,8 @@ static void sa_free_generic(void* p);
 static void sa_free_invalid(void* p);
 #endif
 
+/* The caller has run the debug build's hook (sa_debug_on_free). */
 static inline void page_push_local(sa_page_t* page, sa_block_t* block) {
-  sa_debug_on_free(page, block);
 #if SA_SECURE_ZERO_ON_FREE
   if (page->block_size > sizeof(sa_block_t)) memset(block + 1, 0, page->block_size - sizeof(sa_block_t));
 #endif
@@ -37,6 +37,7 @@ sa_decl_export void sa_free(void* p) {
     }
 #endif
     if (sa_unlikely(!sa_canary_intact(page, p))) return sa_free_generic(p); /* reported there */
+    sa_debug_on_free(page, (sa_block_t*)p);
     page_push_local(page, (sa_block_t*)p);
     if (sa_unlikely(--page->used == 0)) sa_page_retire(atomic_load_explicit(&page->heap, memory_order_relaxed), page);
     return;
@@ -44,15 +45,21 @@ sa_decl_export void sa_free(void* p) {
   sa_free_generic(p);
 }
 
-/* A free into an abandoned segment takes the segment over, so that its blocks are
- * freed locally from then on and its empty pages go back to the OS. False if
- * another thread was quicker, or this thread has no heap: a thread without one may
- * be past its exit clean-up, and a heap made now would never be ended (nor would
- * the segment). */
-static bool reclaim_on_free(sa_segment_t* segment) {
+/* A free into an abandoned segment (abandon.c): false if another thread took the
+ * segment over meanwhile. A thread without a heap pushes the block but never takes
+ * the segment: it may be past its exit clean-up, and a heap made now would never
+ * be ended (nor would the segment). A page it empties counts as a retirement: the
+ * freeing thread may do nothing else, and what went back must be purged. */
+static bool free_abandoned(sa_segment_t* segment, sa_page_t* page, sa_block_t* block) {
   sa_heap_t* heap = sa_heap_default;
-  if (heap == &sa_heap_empty) return false;
-  return sa_segment_reclaim_on_free(heap->tld->heap_default, segment);
+  if (heap != &sa_heap_empty) heap = heap->tld->heap_default;
+  switch (sa_segment_free_abandoned(heap == &sa_heap_empty ? NULL : heap, segment, page, block)) {
+    case SA_ABANDONED_NOT: return false;
+    case SA_ABANDONED_PUSHED: return true;
+    case SA_ABANDONED_EMPTIED: break;
+  }
+  sa_heap_retire_tick(heap);
+  return true;
 }
 
 #if SA_SECURE_DOUBLE_FREE
@@ -98,11 +105,15 @@ static sa_decl_noinline void sa_free_generic(void* p) {
   if (flags & SA_PAGE_HAS_ALIGNED) block = sa_page_block_of(page, p);
   if (sa_unlikely(!sa_secure_check_canary(page, block))) return; /* reported; leaked, not reused */
 
+  /* The debug build's hook runs once, before the block is on any list. */
+  sa_debug_on_free(page, block);
   uintptr_t owner = atomic_load_explicit(&segment->thread_id, memory_order_acquire);
   if (owner == 0) {
     int saved_errno = errno;
-    if (reclaim_on_free(segment)) owner = sa_thread_id();
+    bool freed = free_abandoned(segment, page, block);
     errno = saved_errno;
+    if (freed) return;
+    owner = atomic_load_explicit(&segment->thread_id, memory_order_acquire); /* taken over meanwhile */
   }
   if (owner == sa_thread_id()) {
     sa_heap_t* heap = atomic_load_explicit(&page->heap, memory_order_relaxed);
@@ -111,7 +122,6 @@ static sa_decl_noinline void sa_free_generic(void* p) {
     if (page->flags & SA_PAGE_IN_FULL) sa_page_unfull(heap, page);
     if (page->used == 0) sa_page_retire(heap, page); /* keeps errno */
   } else {
-    sa_debug_on_free(page, block);
     sa_free_remote(page, block); /* keeps errno */
   }
 }

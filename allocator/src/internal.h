@@ -336,6 +336,12 @@ void sa_segments_purge_pending(sa_tld_t* tld, int64_t now_ms, bool force);
 /* A fresh page of the kind `block_size` needs, owned by the heap's thread. */
 sa_page_t* sa_segment_page_alloc(sa_heap_t* heap, size_t block_size);
 void sa_segment_page_free(sa_tld_t* tld, sa_page_t* page);
+/* A page of an abandoned segment (not its last in use) whose every block is on its
+ * thread-free list: back to the segment, its memory purged at once, as the free
+ * pages of a segment are when it is abandoned (no owner is there to wait for the
+ * delay). abandon.c calls it under the abandoned list's lock; `tld` is the freeing
+ * thread's, which keeps the process's page count in balance. */
+void sa_segment_page_free_abandoned(sa_tld_t* tld, sa_page_t* page);
 /* The segment leaves its thread's queues (abandon) or joins a new owner's (reclaim). */
 void sa_segment_disown(sa_tld_t* tld, sa_segment_t* segment);
 void sa_segment_own(sa_tld_t* tld, sa_segment_t* segment);
@@ -529,6 +535,10 @@ static inline void sa_heap_generic_tick(sa_heap_t* heap) {
 }
 /* A free left the page with no block in use. */
 void sa_page_retire(sa_heap_t* heap, sa_page_t* page);
+/* Counts a page a free emptied (a retirement, or a page of an abandoned segment) and
+ * now and then looks at the clock: a thread that only frees, or allocates from pages
+ * it already has, never takes the generic path, yet what it freed must be purged. */
+void sa_heap_retire_tick(sa_heap_t* heap);
 /* Asks the heap's thread to collect (a remote free found the page's list empty). */
 void sa_heap_poke(sa_heap_t* heap, int64_t now_ms);
 /* Whether this thread may look at the owner `thread_id` now (at most once a ms). */
@@ -545,8 +555,21 @@ void sa_segments_abandon_page(sa_tld_t* tld, sa_page_t* page);
 void sa_segments_abandon_publish(sa_tld_t* tld);
 /* Takes over abandoned segments (at most `max`) into `heap`; returns how many. */
 size_t sa_segments_reclaim(sa_heap_t* heap, size_t max);
-/* A free found the block's segment abandoned: `heap` takes it over (false if we lost a race). */
-bool sa_segment_reclaim_on_free(sa_heap_t* heap, sa_segment_t* segment);
+/* A free found the block's segment abandoned. The block goes onto its page's
+ * thread-free list (where a thread that reclaims the segment for its pages collects
+ * it); if that left every block of the segment free, `heap` (unless NULL) takes the
+ * segment over, which frees it. False if the segment is no longer abandoned: the
+ * caller frees the block to its new owner. The segment is not taken over before:
+ * a thread that frees blocks of exited threads but allocates little (a main
+ * thread between rounds of workers) would hold the segments' free memory where
+ * no allocating thread can reach it. */
+typedef enum sa_abandoned_free_e {
+  SA_ABANDONED_NOT,     /* no longer abandoned: nothing done */
+  SA_ABANDONED_PUSHED,  /* the block is on the thread-free list */
+  SA_ABANDONED_EMPTIED, /* and that emptied its page, or the whole segment, which went back */
+} sa_abandoned_free_t;
+sa_abandoned_free_t sa_segment_free_abandoned(sa_heap_t* heap, sa_segment_t* segment, sa_page_t* page,
+                                              sa_block_t* block);
 void sa_abandoned_fork_prepare(void);
 void sa_abandoned_fork_release(void);
 

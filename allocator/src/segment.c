@@ -135,6 +135,21 @@ sa_page_t* sa_segment_page_alloc(sa_heap_t* heap, size_t block_size) {
   return page;
 }
 
+void sa_segment_page_free_abandoned(sa_tld_t* tld, sa_page_t* page) {
+  sa_segment_t* segment = sa_segment_of(page);
+  sa_assert(segment->used > 1); /* the last page frees the segment: taken over instead */
+  page->in_use = 0;
+  page->free = page->local_free = NULL;
+  page->used = page->capacity = 0;
+  page->flags = 0;
+  atomic_store_explicit(&page->xthread_id, 0, memory_order_relaxed);
+  atomic_store_explicit(&page->batchable, 0, memory_order_relaxed);
+  atomic_store_explicit(&page->thread_free, 0, memory_order_relaxed);
+  segment->used--;
+  sa_stat_decrease(&tld->stats.pages, 1);
+  if (sa_opt_purge_delay_ms >= 0) sa_segment_page_purge(segment, (size_t)(page - segment->pages));
+}
+
 void sa_segment_page_free(sa_tld_t* tld, sa_page_t* page) {
   sa_segment_t* segment = sa_segment_of(page);
   page->in_use = 0;
