@@ -135,31 +135,29 @@ sa_page_t* sa_segment_page_alloc(sa_heap_t* heap, size_t block_size) {
   return page;
 }
 
-void sa_segment_page_free_abandoned(sa_tld_t* tld, sa_page_t* page) {
-  sa_segment_t* segment = sa_segment_of(page);
-  sa_assert(segment->used > 1); /* the last page frees the segment: taken over instead */
+/* The page is free in its segment: no blocks, no owner, counted out of `tld`'s pages. */
+static void page_release(sa_tld_t* tld, sa_segment_t* segment, sa_page_t* page) {
   page->in_use = 0;
   page->free = page->local_free = NULL;
   page->used = page->capacity = 0;
   page->flags = 0;
   atomic_store_explicit(&page->xthread_id, 0, memory_order_relaxed);
   atomic_store_explicit(&page->batchable, 0, memory_order_relaxed);
-  atomic_store_explicit(&page->thread_free, 0, memory_order_relaxed);
   segment->used--;
   sa_stat_decrease(&tld->stats.pages, 1);
+}
+
+void sa_segment_page_free_abandoned(sa_tld_t* tld, sa_page_t* page) {
+  sa_segment_t* segment = sa_segment_of(page);
+  sa_assert(segment->used > 1); /* the last page frees the segment: taken over instead */
+  page_release(tld, segment, page);
+  atomic_store_explicit(&page->thread_free, 0, memory_order_relaxed); /* every block on it was free */
   if (sa_opt_purge_delay_ms >= 0) sa_segment_page_purge(segment, (size_t)(page - segment->pages));
 }
 
 void sa_segment_page_free(sa_tld_t* tld, sa_page_t* page) {
   sa_segment_t* segment = sa_segment_of(page);
-  page->in_use = 0;
-  page->free = page->local_free = NULL;
-  page->used = page->capacity = 0;
-  page->flags = 0;
-  atomic_store_explicit(&page->xthread_id, 0, memory_order_relaxed);
-  atomic_store_explicit(&page->batchable, 0, memory_order_relaxed);
-  segment->used--;
-  sa_stat_decrease(&tld->stats.pages, 1);
+  page_release(tld, segment, page);
   sa_segment_queue_t* queue = free_queue_of(tld, segment);
   if (segment->used == 0) {
     if (segment->in_free_queue) segment_queue_remove(queue, segment);
