@@ -557,9 +557,11 @@ void sa_segments_abandon_publish(sa_tld_t* tld);
 size_t sa_segments_reclaim(sa_heap_t* heap, size_t max);
 /* A free found the block's segment abandoned. The block goes onto its page's
  * thread-free list (where a thread that reclaims the segment for its pages collects
- * it); if that left every block of the segment free, `heap` (unless NULL) takes the
- * segment over, which frees it. False if the segment is no longer abandoned: the
- * caller frees the block to its new owner. The segment is not taken over before:
+ * it). If that left every block of the segment free, `heap` takes the segment over,
+ * which frees it; if only every block of the page, the page goes back to the
+ * segment (sa_segment_page_free_abandoned). Neither with a NULL heap. NOT if the
+ * segment is no longer abandoned: the caller frees the block to its new owner. The
+ * segment is not taken over before:
  * a thread that frees blocks of exited threads but allocates little (a main
  * thread between rounds of workers) would hold the segments' free memory where
  * no allocating thread can reach it. */
