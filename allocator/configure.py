@@ -9,6 +9,9 @@ it changes (see the `configure` edge it writes). Variants:
   secure-full  secure plus the protections that are off by default there: page guards,
            canaries, zero on free           build/secure-full/libshardalloc.{so,a}
   debug    -O1, SA_DEBUG=1 (assertions, checks) build/debug/libshardalloc.{so,a}
+  secure-without/<protection>: the secure build less one protection (SECURE_ABLATIONS),
+           for measuring what each costs; not built by default (`ninja secure-ablations`)
+           build/secure-without/<protection>/libshardalloc.so
   tsan, ubsan, asan: the core (no standard-name override) as a static library
            built with that sanitizer, for tests against the sa_ API only:
            build/<variant>/libshardalloc-core.a
@@ -79,6 +82,18 @@ VARIANTS = {
     "ubsan": ("cc", "-O1 -DSA_DEBUG=1 -fsanitize=undefined -fno-sanitize-recover=all", CORE, False),
     "asan": ("clang_cc", "-O1 -fsanitize=address", CORE, False),
 }
+# The secure build less one of its default protections (allocator/SECURITY.md): the
+# cost of a protection is the secure build's time over its ablation's, in one run
+# (`scripts/bench -a sa,sa-secure,sa-secure-without-double-free,...`). The double-free
+# check recognises a free block by its encoded link, so the lists go with it.
+SECURE_ABLATIONS = {
+    "double-free": "-DSA_SECURE_DOUBLE_FREE=0",
+    "encoded-lists": "-DSA_SECURE_DOUBLE_FREE=0 -DSA_SECURE_ENCODED_LISTS=0",
+    "random-order": "-DSA_SECURE_RANDOM_ORDER=0",
+    "guard-pages": "-DSA_SECURE_GUARD_PAGES=0 -DSA_SECURE_HUGE_GUARD=0",
+    "random-addresses": "-DSA_SECURE_RANDOM_ADDRESSES=0",
+}
+ABLATION_DIR = "secure-without"
 
 
 def suite_lists():
@@ -144,7 +159,11 @@ def main():
         "",
     ]
     everything = []
-    for variant, (rule, flags, sources, full) in VARIANTS.items():
+    ablations = {f"{ABLATION_DIR}/{name}": ("cc", f"-O2 -DNDEBUG -DSA_SECURE=1 {flags} -DSA_OVERRIDE=1",
+                                            CORE + ["secure"] + OVERRIDE, True)
+                 for name, flags in SECURE_ABLATIONS.items()}
+    ablation_libraries = []
+    for variant, (rule, flags, sources, full) in {**VARIANTS, **ablations}.items():
         objs = []
         for src in sources:
             obj = f"$builddir/{variant}/obj/{src.replace('/', '_')}.o"
@@ -152,7 +171,12 @@ def main():
             out.append(f"  cflags = {LIB_FLAGS} {flags}")
             objs.append(obj)
         objs_text = " ".join(objs)
-        if full:
+        if variant in ablations:  # the shared library only, outside the default build
+            out.append(f"build $builddir/{variant}/libshardalloc.so: shared {objs_text}"
+                       " | allocator/src/exports.map")
+            out.append("  ldflags = $sa_ldflags")
+            ablation_libraries.append(f"$builddir/{variant}/libshardalloc.so")
+        elif full:
             out.append(f"build $builddir/{variant}/libshardalloc.so: shared {objs_text}"
                        " | allocator/src/exports.map")
             out.append("  ldflags = $sa_ldflags")
@@ -164,6 +188,7 @@ def main():
             everything.append(f"$builddir/{variant}/libshardalloc-core.a")
         out.append("")
     out.append("build shardalloc: phony " + " ".join(everything))
+    out.append("build secure-ablations: phony " + " ".join(ablation_libraries))
     out.append("")
     out.append("subninja allocator/bench/build.ninja")
     out += test_edges(here)

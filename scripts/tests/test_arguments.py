@@ -31,7 +31,7 @@ with tempfile.TemporaryDirectory() as tmp:
     open(os.path.join(occupied, "results.csv"), "w").close()
     bench = "scripts/bench"
     for args, expected, what in (
-        (["-a", "nosuch"], ["unknown allocator 'nosuch'", "sa, sa-debug, sa-secure, sa-secure-full, mi, tc, je, tbb, sys"], "an unknown allocator"),
+        (["-a", "nosuch"], ["unknown allocator 'nosuch'", "sa, sa-debug, sa-secure, sa-secure-full, sa-secure-without-double-free, sa-secure-without-encoded-lists, sa-secure-without-random-order, sa-secure-without-guard-pages, sa-secure-without-random-addresses, mi, tc, je, tbb, sys"], "an unknown allocator"),
         (["-b", "nosuch"], ["unknown benchmark 'nosuch'", "cfrac", "larsonN"], "an unknown benchmark"),
         (["-a", "sa:PURGE"], ["bad variant setting 'PURGE'", "VAR=VALUE"], "a variant without VAR=VALUE"),
         (["-a", "zz:X=1"], ["unknown allocator 'zz'"], "a variant of an unknown allocator"),

@@ -2,6 +2,7 @@
 """The declarative lists and the -a / -b syntax: names, all, no-NAME, variants,
 the fixed figure order; errors that list what is valid."""
 import os
+import subprocess
 
 from tap import REPO_ROOT, Tap
 
@@ -11,8 +12,21 @@ import selection
 
 t = Tap()
 declared = allocators.load()
-t.equal(list(declared), ["sa", "sa-debug", "sa-secure", "sa-secure-full", "mi", "tc", "je", "tbb", "sys"],
+ABLATIONS = ["double-free", "encoded-lists", "random-order", "guard-pages", "random-addresses"]
+t.equal(list(declared), ["sa", "sa-debug", "sa-secure", "sa-secure-full"]
+        + [f"sa-secure-without-{name}" for name in ABLATIONS] + ["mi", "tc", "je", "tbb", "sys"],
         "allocators.txt declares the allocators in figure order (our build flavours after sa)")
+t.check(all(declared[f"sa-secure-without-{name}"].in_all == "no" for name in ABLATIONS),
+        "the secure ablations are chosen by name only")
+# scripts/bench builds a chosen library under build/ that the default build leaves out
+# (on_demand_libraries): each must be a target ninja knows, or that build fails.
+ninja_targets = subprocess.run(["ninja", "-C", REPO_ROOT, "-t", "targets", "all"], capture_output=True,
+                               text=True).stdout
+known = {line.split(":")[0] for line in ninja_targets.splitlines()}
+own_libraries = [a.library for a in declared.values() if a.library.startswith("build/")]
+t.check(own_libraries and all(lib in known for lib in own_libraries),
+        "every library of our own build in allocators.txt is a ninja target",
+        [lib for lib in own_libraries if lib not in known])
 t.equal((declared["sa-debug"].in_all, declared["sa-secure"].in_all, declared["sa-secure-full"].in_all),
         ("no", "if-built", "no"),
         "sa-debug and sa-secure-full are chosen by name only; sa-secure joins `all` once built")
