@@ -140,43 +140,61 @@ void sa_page_collect(sa_page_t* page, bool force) {
 
 /* ---- page life cycle -------------------------------------------------------------- */
 
-/* Carves up to SA_EXTEND_BYTES of not-yet-used blocks into the free list; memory
- * is touched only as the page actually fills. */
+#if SA_SECURE_RANDOM_ORDER
+/* The secure build's order of fresh blocks: the extension split into SA_RANDOM_STREAMS
+ * streams of neighbouring blocks, each walked upwards, taken a run of
+ * SA_RANDOM_RUN_BYTES at a time from a stream chosen at random (two random bits a
+ * run). Which block follows which says little about which are neighbours, while each
+ * stream is an upward walk through its own part of the memory, which the hardware
+ * prefetchers follow (a permutation of runs cost xmalloc-test and sh8bench a fifth
+ * of their throughput in cache misses). Runs, not single blocks: small blocks that
+ * share a cache line stay together, else a consumer thread freeing one block
+ * (writing its link) and the producer writing its neighbour fight over the line. */
+static sa_block_t* link_random_order(sa_page_t* page, uint8_t* first, size_t count) {
+  size_t run = (SA_RANDOM_RUN_BYTES + page->block_size - 1) / page->block_size;
+  size_t next[SA_RANDOM_STREAMS], end[SA_RANDOM_STREAMS];
+  for (size_t s = 0; s < SA_RANDOM_STREAMS; s++) {
+    next[s] = count * s / SA_RANDOM_STREAMS;
+    end[s] = count * (s + 1) / SA_RANDOM_STREAMS;
+  }
+  uint64_t bits = sa_secure_random();
+  unsigned bits_left = SA_BITS_PER_WORD;
+  sa_block_t* head = NULL;
+  sa_block_t* tail = NULL;
+  for (size_t linked = 0; linked < count;) {
+    if (bits_left < SA_RANDOM_STREAM_BITS) {
+      bits = sa_secure_random();
+      bits_left = SA_BITS_PER_WORD;
+    }
+    size_t s = bits & (SA_RANDOM_STREAMS - 1);
+    bits >>= SA_RANDOM_STREAM_BITS;
+    bits_left -= SA_RANDOM_STREAM_BITS;
+    while (next[s] == end[s]) s = (s + 1) & (SA_RANDOM_STREAMS - 1); /* some stream has blocks left */
+    size_t to = next[s] + run < end[s] ? next[s] + run : end[s];
+    for (size_t i = next[s]; i < to; i++) {
+      sa_block_t* b = (sa_block_t*)(first + i * page->block_size);
+      if (tail != NULL) sa_link_set(page, tail, b);
+      else head = b;
+      tail = b;
+    }
+    linked += to - next[s];
+    next[s] = to;
+  }
+  sa_link_set(page, tail, NULL);
+  return head;
+}
+#endif
 
+/* Carves not-yet-used blocks into the free list, SA_EXTEND_BYTES of them at a time
+ * (the secure build's random order takes SA_RANDOM_EXTEND_BYTES); memory is touched
+ * only as the page actually fills. */
 static void page_extend(sa_page_t* page, sa_tld_t* tld) {
-  size_t count = SA_EXTEND_BYTES / page->block_size;
+  size_t count = (SA_SECURE_RANDOM_ORDER ? SA_RANDOM_EXTEND_BYTES : SA_EXTEND_BYTES) / page->block_size;
   if (count == 0) count = 1;
   if (count > page->reserved - page->capacity) count = page->reserved - page->capacity;
   uint8_t* first = page->start + (size_t)page->capacity * page->block_size;
 #if SA_SECURE_RANDOM_ORDER
-  /* The new blocks linked as runs of SA_RANDOM_RUN_BYTES in two ascending passes: a
-   * random half of the runs (one random bit each) first, then the others. The order
-   * malloc hands them out in says little about which blocks are neighbours (at each
-   * run's end the next block is the next run's first or not, by a coin), while
-   * memory is still walked upwards, as the hardware prefetchers expect: a random
-   * permutation of the runs cost xmalloc-test and sh8bench a fifth of their
-   * throughput in cache misses. Runs, not single blocks: small blocks that share a
-   * cache line stay together, else a consumer thread freeing one block (writing
-   * its link) and the producer writing its neighbour fight over the line. */
-  size_t run = (SA_RANDOM_RUN_BYTES + page->block_size - 1) / page->block_size;
-  size_t runs = (count + run - 1) / run;
-  _Static_assert(SA_EXTEND_BYTES / SA_RANDOM_RUN_BYTES <= 64, "one random bit a run");
-  uint64_t first_pass = sa_secure_random();
-  sa_block_t* head = NULL;
-  sa_block_t* tail = NULL;
-  for (unsigned pass = 0; pass < 2; pass++) {
-    for (size_t r = 0; r < runs; r++) {
-      if (((first_pass >> r) & 1) != pass) continue;
-      size_t from = r * run, to = from + run < count ? from + run : count;
-      for (size_t i = from; i < to; i++) {
-        sa_block_t* b = (sa_block_t*)(first + i * page->block_size);
-        if (tail != NULL) sa_link_set(page, tail, b);
-        else head = b;
-        tail = b;
-      }
-    }
-  }
-  sa_link_set(page, tail, NULL);
+  sa_block_t* head = link_random_order(page, first, count);
 #else
   uint8_t* p = first;
   for (size_t i = 1; i < count; i++, p += page->block_size) {

@@ -80,15 +80,19 @@
 /* A page's free list is extended lazily, this many bytes of blocks at a time, so
  * that memory is only touched when it is about to be used. */
 #define SA_EXTEND_BYTES (4 * SA_KiB)
-/* The secure build links fresh blocks in runs of this many bytes (page.c), a random
- * half of the runs first, then the rest, each pass upwards: 8 runs an extension, 2^8
- * orders. Shorter runs randomise more and cost more where another thread frees the
- * blocks and the owner walks its list in that order (measured with the permutation of
- * runs that came before the two passes, xmalloc-test -w 2 -t 1 -s 64: 128 bytes 42-44
- * M frees/s, 512 bytes 47-49 M, no random order 60 M, release 89-96 M). */
+/* The secure build's random order (page.c, link_random_order): an extension of
+ * SA_RANDOM_EXTEND_BYTES (one OS page a stream) is linked in runs of
+ * SA_RANDOM_RUN_BYTES, each from one of SA_RANDOM_STREAMS upward streams chosen at
+ * random. Shorter runs randomise more and cost more where another thread frees the
+ * blocks and the owner walks its list in that order (measured with a permutation of
+ * runs, xmalloc-test -w 2 -t 1 -s 64: 128 bytes 42-44 M frees/s, 512 bytes 47-49 M,
+ * no random order 60 M, release 89-96 M). */
 #ifndef SA_RANDOM_RUN_BYTES
 #define SA_RANDOM_RUN_BYTES 512
 #endif
+#define SA_RANDOM_STREAM_BITS 2
+#define SA_RANDOM_STREAMS (1 << SA_RANDOM_STREAM_BITS)
+#define SA_RANDOM_EXTEND_BYTES (SA_RANDOM_STREAMS * SA_EXTEND_BYTES)
 
 /* Segment headers (the segment and its page structs) take whole units of this. */
 #define SA_SEGMENT_HEADER_ALIGN SA_OS_PAGE_MIN
