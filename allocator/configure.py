@@ -159,8 +159,8 @@ def main():
         "",
     ]
     everything = []
-    ablations = {f"{ABLATION_DIR}/{name}": ("cc", f"-O2 -DNDEBUG -DSA_SECURE=1 {flags} -DSA_OVERRIDE=1",
-                                            CORE + ["secure"] + OVERRIDE, True)
+    secure_rule, secure_flags, secure_sources, _ = VARIANTS["secure"]
+    ablations = {f"{ABLATION_DIR}/{name}": (secure_rule, f"{secure_flags} {flags}", secure_sources, True)
                  for name, flags in SECURE_ABLATIONS.items()}
     ablation_libraries = []
     for variant, (rule, flags, sources, full) in {**VARIANTS, **ablations}.items():
@@ -171,15 +171,13 @@ def main():
             out.append(f"  cflags = {LIB_FLAGS} {flags}")
             objs.append(obj)
         objs_text = " ".join(objs)
-        if variant in ablations:  # the shared library only, outside the default build
+        if full:
             out.append(f"build $builddir/{variant}/libshardalloc.so: shared {objs_text}"
                        " | allocator/src/exports.map")
             out.append("  ldflags = $sa_ldflags")
+        if variant in ablations:  # the shared library only, outside the default build
             ablation_libraries.append(f"$builddir/{variant}/libshardalloc.so")
         elif full:
-            out.append(f"build $builddir/{variant}/libshardalloc.so: shared {objs_text}"
-                       " | allocator/src/exports.map")
-            out.append("  ldflags = $sa_ldflags")
             out.append(f"build $builddir/{variant}/libshardalloc.a: archive {objs_text}")
             everything += [f"$builddir/{variant}/libshardalloc.so",
                            f"$builddir/{variant}/libshardalloc.a"]
