@@ -5,14 +5,14 @@
 #include "internal.h"
 
 #if SA_SECURE_ENCODED_LISTS
-/* A popped block whose link is not a block start of its page: reported, and the list
+/* A popped block whose link does not decode into its page: reported, and the list
  * cut there (never followed: the rest of it is lost, not handed out); the block
  * itself is still good. Out of line and reached by a tail call, so that the fast
  * path needs no stack frame. */
 static sa_decl_noinline sa_decl_cold void* page_pop_bad_link(sa_page_t* page, sa_block_t* block) {
   sa_secure_bad_link(page, block, "malloc");
   page->free = NULL;
-  block->next = NULL;
+  sa_block_clear_free(block);
   sa_canary_set(page, block);
   page->used++;
   sa_debug_on_popped(page, block);
@@ -26,13 +26,12 @@ static inline void* page_pop(sa_page_t* page) {
   sa_debug_on_pop(page, block);
 #if SA_SECURE_ENCODED_LISTS
   sa_block_t* next = sa_link_get(page, block);
-  /* A block start, not only a pointer into the page: a link with one bit flipped
-   * below the block size would hand out a block that overlaps another. Tested
-   * first: it passes for every link but a list's last, so the common case takes one
-   * branch (NULL, the end, is tested only when it fails). */
-  if (sa_unlikely(!sa_page_is_block(page, next)) && next != NULL) return page_pop_bad_link(page, block);
+  /* Into the page (a changed link decodes outside it: secure.h). Tested first: it
+   * passes for every link but a list's last, so the common case takes one branch
+   * (NULL, the end, is tested only when it fails). */
+  if (sa_unlikely(!sa_link_in_page(page, next)) && next != NULL) return page_pop_bad_link(page, block);
   page->free = next;
-  block->next = NULL; /* an allocated block must not look free (sa_secure_check_free) */
+  sa_block_clear_free(block); /* an allocated block must not look free (sa_secure_check_free) */
 #else
   page->free = block->next;
 #endif

@@ -126,7 +126,7 @@ static bool owner_idle(sa_tld_t* tld, poke_memo_t* memo, int64_t now_ms) {
 }
 
 static void direct_restore(sa_heap_t* heap) {
-  for (size_t bin = 0; sa_bin_block_size(bin) <= SA_DIRECT_MAX; bin++) sa_heap_direct_update(heap, bin);
+  for (size_t bin = SA_BIN_MIN; sa_bin_block_size(bin) <= SA_DIRECT_MAX; bin++) sa_heap_direct_update(heap, bin);
 }
 
 /* Called (by sa_thread_poke, under the lock of the live threads' list) with a live

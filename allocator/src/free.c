@@ -8,11 +8,18 @@ static void sa_free_generic(void* p);
 static void sa_free_invalid(void* p);
 #endif
 
-/* The caller has run the debug build's hook (sa_debug_on_free). */
-static inline void page_push_local(sa_page_t* page, sa_block_t* block) {
+/* What every free does to its block before it goes on a list, whoever frees it: the
+ * optional zeroing, and the secure build's free mark (secure.h). */
+static inline void block_to_free(const sa_page_t* page, sa_block_t* block) {
 #if SA_SECURE_ZERO_ON_FREE
   if (page->block_size > sizeof(sa_block_t)) memset(block + 1, 0, page->block_size - sizeof(sa_block_t));
 #endif
+  sa_block_mark_free(page, block);
+}
+
+/* The caller has run the debug build's hook (sa_debug_on_free). */
+static inline void page_push_local(sa_page_t* page, sa_block_t* block) {
+  block_to_free(page, block);
   sa_link_set(page, block, page->local_free);
   page->local_free = block;
 }
@@ -32,7 +39,7 @@ sa_decl_export void sa_free(void* p) {
 #if SA_SECURE_DOUBLE_FREE
     /* The owner's page, in use, no flags: the rest of sa_secure_check_free's checks
      * come down to these two, inline. */
-    if (sa_unlikely(!sa_page_is_block(page, p) || sa_link_looks_free(page, (const sa_block_t*)p))) {
+    if (sa_unlikely(!sa_page_is_block(page, p) || sa_block_marked_free(page, (const sa_block_t*)p))) {
       return sa_free_generic(p); /* the full check: reported there; leaking beats corrupting */
     }
 #endif
@@ -69,14 +76,14 @@ static sa_decl_noinline sa_decl_cold void sa_free_invalid(void* p) { (void)sa_se
 
 /* Secure build: the checks of a free that left the fast path, for a pointer into
  * one of our segments (word-aligned or not: sa_page_is_block fails for the latter).
- * The common case, a block start in a page in use whose link does not decode, is
+ * The common case, a block start in a page in use without the free mark, is
  * accepted inline; everything else goes to the full check, which reports what is
  * wrong or accepts a huge or aligned block. */
 static inline bool secure_free_ok(const sa_segment_t* segment, const sa_page_t* page, const void* p,
                                   uint8_t flags) {
   if (sa_likely(segment->cookie == ((uintptr_t)segment ^ sa_process_key) && page->in_use &&
                 (flags & (SA_PAGE_IS_HUGE | SA_PAGE_HAS_ALIGNED)) == 0 && sa_page_is_block(page, p) &&
-                !sa_link_looks_free(page, (const sa_block_t*)p))) {
+                !sa_block_marked_free(page, (const sa_block_t*)p))) {
     return true;
   }
   return sa_secure_check_free(p);
@@ -108,6 +115,7 @@ static sa_decl_noinline void sa_free_generic(void* p) {
   /* The debug build's hook runs once, before the block is on any list. */
   sa_debug_on_free(page, block);
   uintptr_t owner = atomic_load_explicit(&segment->thread_id, memory_order_acquire);
+  if (owner != sa_thread_id()) block_to_free(page, block); /* the local push does it itself */
   if (owner == 0) {
     int saved_errno = errno;
     bool freed = free_abandoned(segment, page, block);

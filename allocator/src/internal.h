@@ -352,9 +352,14 @@ void sa_segment_own(sa_tld_t* tld, sa_segment_t* segment);
 
 static inline size_t sa_wsize_of(size_t size) { return (size + SA_WORD_SIZE - 1) / SA_WORD_SIZE; }
 
+/* The smallest size class in use: the 8-byte blocks, but where a free block keeps a
+ * second word (the secure build's free mark, secure.h) requests of 8 bytes or less
+ * take the 16-byte class and bin 0 stays empty. */
+#define SA_BIN_MIN (SA_SECURE_DOUBLE_FREE ? 1 : 0)
+
 static inline size_t sa_bin_of(size_t size) {
   size_t wsize = sa_wsize_of(size);
-  if (wsize <= 1) return 0;
+  if (wsize <= 1) return SA_BIN_MIN;
   if (wsize <= 16) return (wsize + 1) / 2;
   size_t w = wsize - 1;
   size_t top = (SA_BITS_PER_WORD - 1) - (size_t)__builtin_clzl(w);

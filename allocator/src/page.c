@@ -30,7 +30,7 @@ void sa_heap_direct_update(sa_heap_t* heap, size_t bin) {
   if (block_size > SA_DIRECT_MAX) return;
   sa_page_t* page = heap->queues[bin].first;
   if (page == NULL) page = (sa_page_t*)&sa_page_empty;
-  size_t first = bin == 0 ? 0 : sa_bin_block_size(bin - 1) + 1;
+  size_t first = bin == SA_BIN_MIN ? 0 : sa_bin_block_size(bin - 1) + 1;
   /* Mostly the front page has not changed: the entries are rewritten only when it
    * did (or a poke pointed them all at the empty page, the last one among them). */
   if (sa_direct_page(heap, block_size) == page) return;
@@ -76,7 +76,7 @@ static sa_block_t* list_tail(sa_page_t* page, sa_block_t* head) {
   sa_block_t* tail = head;
   for (sa_block_t* next; (next = sa_link_get(page, tail)) != NULL; tail = next) {
 #if SA_SECURE_ENCODED_LISTS
-    if (sa_unlikely(!sa_page_is_block(page, next))) {
+    if (sa_unlikely(!sa_link_in_page(page, next))) {
       sa_secure_bad_link(page, tail, "collect");
       sa_link_set(page, tail, NULL);
       break;
@@ -173,6 +173,7 @@ static sa_block_t* link_random_order(sa_page_t* page, uint8_t* first, size_t cou
     size_t to = next[s] + run < end[s] ? next[s] + run : end[s];
     for (size_t i = next[s]; i < to; i++) {
       sa_block_t* b = (sa_block_t*)(first + i * page->block_size);
+      sa_block_mark_free(page, b);
       if (tail != NULL) sa_link_set(page, tail, b);
       else head = b;
       tail = b;
@@ -198,8 +199,10 @@ static void page_extend(sa_page_t* page, sa_tld_t* tld) {
 #else
   uint8_t* p = first;
   for (size_t i = 1; i < count; i++, p += page->block_size) {
+    sa_block_mark_free(page, (sa_block_t*)p);
     sa_link_set(page, (sa_block_t*)p, (sa_block_t*)(p + page->block_size));
   }
+  sa_block_mark_free(page, (sa_block_t*)p);
   sa_link_set(page, (sa_block_t*)p, NULL);
   sa_block_t* head = (sa_block_t*)first;
 #endif

@@ -6,19 +6,24 @@
 /* ---- pages -------------------------------------------------------------------------- */
 #if SA_SECURE_ENCODED_LISTS
 
+/* The inverse of an odd m mod 2^64, by Newton's iteration: each step doubles the
+ * correct low bits (3 from x = m, then 6, 12, 24, 48, 96). */
+static uint64_t odd_inverse(uint64_t m) {
+  uint64_t inverse = m;
+  for (int i = 0; i < 5; i++) inverse *= 2 - m * inverse;
+  return inverse;
+}
+
 void sa_secure_page_init(sa_page_t* page) {
-  page->link_key = sa_secure_random();
-  page->link_rotation = (uint8_t)(1 + sa_secure_random() % (SA_BITS_PER_WORD - 1));
-  /* block_size = m << k with m odd; m's inverse mod 2^64 by Newton's iteration (each
-   * step doubles the correct low bits: 3 from x = m, then 6, 12, 24, 48, 96). */
+  page->link_key = sa_secure_random() | 1; /* odd: invertible */
+  page->link_unkey = odd_inverse(page->link_key);
+  /* block_size = m << k with m odd */
   size_t size = page->block_size;
   unsigned k = (unsigned)__builtin_ctzl(size);
-  uint64_t m = size >> k, inverse = m;
-  for (int i = 0; i < 5; i++) inverse *= 2 - m * inverse;
   page->block_shift = (uint8_t)k;
-  page->block_inverse = inverse;
-#if SA_SECURE_CANARY
-  page->canary_key = sa_secure_random();
+  page->block_inverse = odd_inverse(size >> k);
+#if SA_SECURE_DOUBLE_FREE
+  page->free_mark = sa_secure_random() | 1; /* never 0: a block handed out has a 0 there */
 #endif
 }
 
@@ -40,14 +45,15 @@ void sa_secure_bad_link(const sa_page_t* page, const sa_block_t* block, const ch
 #endif /* SA_SECURE_ENCODED_LISTS */
 
 /* ---- free ---------------------------------------------------------------------------
- * A free block is recognised by its link: it decodes (with the page's keys and the
- * block's address) to NULL or to a block of the page. malloc clears the link of every
- * block it hands out, and a program cannot write a value that decodes so without
- * knowing the keys, so an allocated block decodes to garbage: the test has no false
- * alarms in practice (2^-50 per free for arbitrary data) and catches every double
- * free of a block still free, wherever it waits (its page's lists, another thread's
- * batch). It cannot tell a block freed, handed out again and freed (a valid free) from
- * the stale pointer's second free: that one frees the new owner's block. */
+ * A free block is recognised by its page's free mark in its second word (secure.h):
+ * every block on a free list has it, wherever it waits (its page's lists, another
+ * thread's batch), and malloc clears it. A word a program wrote equals it by the odds
+ * of guessing a random 64-bit word, so the test has no false alarms in practice and
+ * catches every double free of a block still free. The link says which double free
+ * it is: a link that still decodes into the page, or one overwritten after the first
+ * free (a use after free; the list it is on is cut where malloc pops it). Neither
+ * can tell a block freed, handed out again and freed (a valid free) from the stale
+ * pointer's second free: that one frees the new owner's block. */
 #if SA_SECURE_DOUBLE_FREE
 static sa_decl_cold bool invalid(const void* p, const char* why, const sa_page_t* page) {
   if (page != NULL) {
@@ -60,8 +66,14 @@ static sa_decl_cold bool invalid(const void* p, const char* why, const sa_page_t
 }
 
 static sa_decl_cold bool double_free(const sa_page_t* page, const sa_block_t* block) {
-  sa_error(EFAULT, "free: double free of block %p (size class %u: %zu-byte blocks)", (const void*)block,
-           (unsigned)page->bin, page->block_size);
+  if (sa_link_looks_free(page, block)) {
+    sa_error(EFAULT, "free: double free of block %p (size class %u: %zu-byte blocks)", (const void*)block,
+             (unsigned)page->bin, page->block_size);
+  } else {
+    sa_error(EFAULT, "free: double free of block %p (size class %u: %zu-byte blocks; its free-list link was "
+             "overwritten after the first free: a use after free)", (const void*)block, (unsigned)page->bin,
+             page->block_size);
+  }
   return false;
 }
 
@@ -77,11 +89,11 @@ static sa_decl_cold bool check_unusual(const sa_page_t* page, const void* p, uin
   if (!inside) return invalid(p, "not in a block", page);
   if (!(flags & SA_PAGE_HAS_ALIGNED)) return invalid(p, "not the start of a block", page);
   const sa_block_t* block = sa_page_block_of(page, p);
-  if (sa_link_looks_free(page, block)) return double_free(page, block);
+  if (sa_block_marked_free(page, block)) return double_free(page, block);
   return true;
 }
 
-/* On every free: the common case (a block start whose link does not decode) inline
+/* On every free: the common case (a block start without the free mark) inline
  * here, everything else out of line. sa_error leaves errno alone. */
 bool sa_secure_check_free(const void* p) {
   if (sa_unlikely(((uintptr_t)p & (SA_WORD_SIZE - 1)) != 0)) return invalid(p, "unaligned", NULL);
@@ -95,7 +107,7 @@ bool sa_secure_check_free(const void* p) {
       return check_unusual(page, p, flags);
     }
   }
-  if (sa_unlikely(sa_link_looks_free(page, (const sa_block_t*)p))) return double_free(page, (const sa_block_t*)p);
+  if (sa_unlikely(sa_block_marked_free(page, (const sa_block_t*)p))) return double_free(page, (const sa_block_t*)p);
   return true;
 }
 #endif /* SA_SECURE_DOUBLE_FREE */

@@ -85,22 +85,22 @@ static inline uint8_t* sa_huge_block_end(const sa_segment_t* segment) {
 }
 
 /* ---- free-list links ----------------------------------------------------------
- * encoded = rotl(next ^ link_key, r) ^ block, r = link_rotation in 1..63. The
- * block's own address is mixed in so that a link copied from one free block into
- * another does not decode to anything valid there. */
+ * encoded = ((next ^ block) * link_key) ^ block, link_key a random odd word (an odd
+ * multiplier is a bijection mod 2^64: link_unkey, its inverse, decodes). The block's
+ * own address goes in on both sides of the multiply, so that a link copied from one
+ * free block into another decodes to noise there, as does the end of a list (no
+ * fixed word means NULL). The multiply spreads any change to an encoded word, of one
+ * bit or of all 64, over every bit of the decoded link above the lowest bit changed:
+ * what a program writes over a link decodes outside its page (sa_link_in_page) but
+ * by odds of 2^-40 or less, a page spanning at most 16 MiB of the 2^64. */
 #if SA_SECURE_ENCODED_LISTS
-static inline unsigned sa_link_rotation(const sa_page_t* page) { return page->link_rotation; }
 static inline sa_block_t* sa_link_get(const sa_page_t* page, const sa_block_t* block) {
-  uintptr_t x = (uintptr_t)block->next ^ (uintptr_t)block;
-  unsigned r = sa_link_rotation(page);
-  x = (x >> r) | (x << (SA_BITS_PER_WORD - r));
-  return (sa_block_t*)(x ^ page->link_key);
+  uintptr_t b = (uintptr_t)block;
+  return (sa_block_t*)((((uintptr_t)block->next ^ b) * page->link_unkey) ^ b);
 }
 static inline void sa_link_set(const sa_page_t* page, sa_block_t* block, const sa_block_t* next) {
-  uintptr_t x = (uintptr_t)next ^ page->link_key;
-  unsigned r = sa_link_rotation(page);
-  x = (x << r) | (x >> (SA_BITS_PER_WORD - r));
-  block->next = (sa_block_t*)(x ^ (uintptr_t)block);
+  uintptr_t b = (uintptr_t)block;
+  block->next = (sa_block_t*)((((uintptr_t)next ^ b) * page->link_key) ^ b);
 }
 #else
 static inline sa_block_t* sa_link_get(const sa_page_t* page, const sa_block_t* block) {
@@ -124,12 +124,10 @@ static inline bool sa_page_is_block(const sa_page_t* page, const void* p) {
   return x < page->capacity;
 }
 
-/* Whether a decoded link points into the page's blocks: a subtraction and a compare,
- * where sa_page_is_block takes a multiply. Enough for telling a free block from one
- * in use (sa_link_looks_free): what a program wrote over a block decodes to a random
- * word, in range with odds of 2^-40 or less (a page spans at most 16 MiB of the
- * 2^64). Not enough for a popped link (alloc.c checks a block start there): one bit
- * flipped below the block size stays in range. */
+/* Whether a decoded link points into the page's blocks: a subtraction and a compare.
+ * Enough for a popped link and for telling a free block's link from what a program
+ * wrote (the encoding spreads any change: see above); a link in range that is no
+ * block start would take forging, which takes the keys. */
 static inline bool sa_link_in_page(const sa_page_t* page, const sa_block_t* next) {
   return (uintptr_t)next - (uintptr_t)page->start < page->span;
 }
@@ -138,11 +136,42 @@ static inline bool sa_link_in_page(const sa_page_t* page, const sa_block_t* next
 /* Whether the block's first word decodes as a free block's link does (NULL, or into
  * the page): true of every block on a free list, and of a block in use only by the
  * odds above (malloc clears the link; what the program writes there decodes to a
- * random word). So a free that finds it true is a double free. */
+ * random word). The double-free check's second opinion (secure.c). */
 static inline bool sa_link_looks_free(const sa_page_t* page, const sa_block_t* block) {
   sa_block_t* next = sa_link_get(page, block);
   return next == NULL || sa_link_in_page(page, next);
 }
+#endif
+
+/* ---- free marks -------------------------------------------------------------------
+ * The second word of every free block (16 bytes or more: SA_BIN_MIN) holds its
+ * page's free mark, a random word drawn with the page's keys; malloc clears it. So
+ * "is this block free?", asked on every free, is one load and one compare, where
+ * decoding the link takes a dozen instructions. The mark never reaches a program:
+ * it is cleared before a block is handed out, and a page drawn afresh has a new one
+ * (what an earlier use of the memory left is no mark of the new page). A word in use
+ * equals the mark by the odds of guessing a random 64-bit word. */
+#if SA_SECURE_DOUBLE_FREE
+static inline uintptr_t* sa_block_mark_slot(const sa_block_t* block) { return (uintptr_t*)block + 1; }
+static inline void sa_block_mark_free(const sa_page_t* page, sa_block_t* block) {
+  *sa_block_mark_slot(block) = page->free_mark;
+}
+static inline bool sa_block_marked_free(const sa_page_t* page, const sa_block_t* block) {
+  return *sa_block_mark_slot(block) == page->free_mark;
+}
+/* A block about to be handed out: neither its link nor its mark reaches the program. */
+static inline void sa_block_clear_free(sa_block_t* block) {
+  block->next = NULL;
+  *sa_block_mark_slot(block) = 0;
+}
+#else
+static inline void sa_block_mark_free(const sa_page_t* page, sa_block_t* block) { (void)page, (void)block; }
+#if SA_SECURE_ENCODED_LISTS
+/* The encoded link does not reach the program (a known link would give the keys away). */
+static inline void sa_block_clear_free(sa_block_t* block) { block->next = NULL; }
+#else
+static inline void sa_block_clear_free(sa_block_t* block) { (void)block; }
+#endif
 #endif
 
 #if SA_SECURE_DOUBLE_FREE
@@ -157,8 +186,9 @@ static inline bool sa_link_looks_free(const sa_page_t* page, const sa_block_t* b
  * The last word of every block of a small, medium or large page, written when the
  * block is handed out (page_pop) and checked when it is freed, before anything else
  * touches the block. Its value, rotl((block ^ canary_key) * odd, 32), mixes the
- * page's random key with the block's address: not guessable, and a canary copied
- * from one block is wrong in any other. The usable size is one word less
+ * segment's random key with the block's address: not guessable, and a canary copied
+ * from one block is wrong in any other (the key is the segment's: the page's first
+ * cache line, which every free reads, is full). The usable size is one word less
  * (SA_CANARY_SIZE), and requests take that word more (sa_raw_size). Huge blocks have
  * the guard after them instead. */
 #if SA_SECURE_CANARY
@@ -167,15 +197,17 @@ static inline bool sa_link_looks_free(const sa_page_t* page, const sa_block_t* b
 static inline uintptr_t* sa_canary_slot(const sa_page_t* page, const void* block) {
   return (uintptr_t*)((uint8_t*)block + page->block_size - SA_CANARY_SIZE);
 }
-static inline uintptr_t sa_canary_of(const sa_page_t* page, const void* block) {
-  uintptr_t x = ((uintptr_t)block ^ page->canary_key) * SA_CANARY_MIX;
+static inline uintptr_t sa_canary_of(const void* block) {
+  /* the segment's key: no block of a canary build sits at its segment's start */
+  const sa_segment_t* segment = (const sa_segment_t*)((uintptr_t)block & ~(uintptr_t)SA_SEGMENT_MASK);
+  uintptr_t x = ((uintptr_t)block ^ segment->canary_key) * SA_CANARY_MIX;
   return (x >> (SA_BITS_PER_WORD / 2)) | (x << (SA_BITS_PER_WORD / 2));
 }
 static inline void sa_canary_set(const sa_page_t* page, sa_block_t* block) {
-  *sa_canary_slot(page, block) = sa_canary_of(page, block);
+  *sa_canary_slot(page, block) = sa_canary_of(block);
 }
 static inline bool sa_canary_intact(const sa_page_t* page, const void* block) {
-  return *sa_canary_slot(page, block) == sa_canary_of(page, block);
+  return *sa_canary_slot(page, block) == sa_canary_of(block);
 }
 /* secure.c: a block about to be freed; false (reported: "buffer overflow") when its
  * canary was overwritten, and the block must then be leaked, not reused. */

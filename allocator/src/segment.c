@@ -24,6 +24,9 @@ static void segment_init(sa_segment_t* segment, sa_page_kind_t kind, size_t size
   segment->is_committed = is_committed;
   segment->large_pages = large_pages;
   segment->cookie = (uintptr_t)segment ^ sa_process_key;
+#if SA_SECURE_CANARY
+  segment->canary_key = sa_secure_random();
+#endif
   segment->size = size;
   segment->page_shift = shifts[kind];
   segment->page_index_shift = (uint8_t)(shifts[kind] - SA_PAGE_STRUCT_SHIFT);

@@ -160,8 +160,15 @@ typedef struct sa_tld_s sa_tld_t;
  * change of flags). The second is the owner's alone: its fast paths' lists and count
  * and what its generic paths use. So a remote free never takes the line that the
  * owner's every malloc and free writes, and in the release build a remote push never
- * takes the line that the owner's malloc reads (the secure build's malloc reads the
- * keys in the first line). */
+ * takes the line that the owner's malloc reads. The secure build's malloc reads the
+ * keys in the first line, which has no room left for them and the remote frees'
+ * list: there the list has a third line (and the struct a fourth, unused, to stay a
+ * power of two), which also keeps remote pushes off the keys' line. */
+#if SA_SECURE
+#define SA_PAGE_STRUCT_SHIFT 8
+#else
+#define SA_PAGE_STRUCT_SHIFT 7
+#endif
 typedef struct sa_page_s {
   /* ---- the first line: shared, read-mostly */
   /* The owning thread's id with the flags in its low bits: the free fast path's
@@ -170,19 +177,22 @@ typedef struct sa_page_s {
   _Atomic(uintptr_t) xthread_id;
   uint8_t flags;         /* SA_PAGE_* */
   uint8_t in_use;        /* allocated from its segment */
-  uint8_t link_rotation; /* secure build: free-list link encoding, 1..63 (secure.h) */
   uint8_t block_shift;   /* secure build: block_size = odd << block_shift (sa_page_is_block) */
   _Atomic(uint8_t) batchable; /* remote frees may be batched: a thread's own heap's page */
   uint8_t bin;           /* size class */
   uint8_t is_committed;  /* its memory is read-write (matters when eager_commit is off) */
-  uint8_t padding_;
+  uint8_t padding_[2];
+#if SA_SECURE
+  uintptr_t link_unkey;  /* secure build: link_key's inverse mod 2^64, which decodes links */
+#else
   _Atomic(uintptr_t) thread_free; /* freed by other threads; low 2 bits: sa_notify_t */
-  uintptr_t link_key;    /* secure build: free-list link encoding (secure.h) */
+#endif
+  uintptr_t link_key;    /* secure build: free-list link encoding, an odd word (secure.h) */
   uint8_t* start;        /* first block */
   uint64_t block_inverse; /* secure build: the odd part's inverse mod 2^64 */
   uint32_t capacity;     /* blocks carved out of the page so far */
   uint32_t span;         /* bytes from start to the page's end (secure.h: links in range) */
-  uintptr_t canary_key;  /* secure build: the key of its blocks' canaries (secure.h) */
+  uintptr_t free_mark;   /* secure build: the second word of its free blocks (secure.h) */
   /* ---- the second line: the owner's */
   sa_block_t* free;      /* blocks ready to allocate */
   sa_block_t* local_free; /* freed by the owning thread */
@@ -192,12 +202,16 @@ typedef struct sa_page_s {
   _Atomic(sa_heap_t*) heap; /* owning heap; NULL while abandoned or huge */
   sa_list_link_t link;   /* in a heap queue (or the list of live huge blocks) */
   struct sa_page_s* notified_next; /* in the heap's list of full pages that got room */
+#if SA_SECURE
+  /* ---- the third line (secure build): what remote frees write */
+  _Atomic(uintptr_t) thread_free __attribute__((aligned(SA_CACHE_LINE)));
+  uint8_t unused_[(1 << SA_PAGE_STRUCT_SHIFT) - 2 * SA_CACHE_LINE - sizeof(uintptr_t)];
+#endif
 } sa_page_t;
 
 /* A power of two, so that finding a page from a pointer is a shift and a mask. */
-#define SA_PAGE_STRUCT_SHIFT 7
 #define SA_PAGE_STRUCT_SIZE ((size_t)1 << SA_PAGE_STRUCT_SHIFT)
-_Static_assert(sizeof(sa_page_t) == SA_PAGE_STRUCT_SIZE, "sa_page_t must stay 128 bytes");
+_Static_assert(sizeof(sa_page_t) == SA_PAGE_STRUCT_SIZE, "sa_page_t must stay a power of two in size");
 _Static_assert(offsetof(sa_page_t, free) == SA_CACHE_LINE, "the owner's fields open the page's second cache line");
 
 typedef enum sa_page_kind_e {
@@ -237,6 +251,7 @@ struct sa_segment_s {
   /* in the global list of abandoned segments (link.next alone: in a tld's list of
    * segments being abandoned) */
   sa_list_link_t abandoned_link;
+  uintptr_t canary_key;         /* secure build: the key of its blocks' canaries (secure.h) */
   sa_page_t pages[] __attribute__((aligned(SA_CACHE_LINE))); /* page_count of them, line-aligned */
 };
 

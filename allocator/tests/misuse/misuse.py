@@ -89,6 +89,8 @@ SECURE_ONLY = {
                        ["corrupted free list"]),
     "forged_link": ("a forged link (a static buffer) written into a freed block",
                     ["corrupted free list"]),
+    "double_free_after_uaf": ("a block freed, its link overwritten, then freed again",
+                              ["double free"]),
     "overflow_to_metadata": ("a linear overflow towards the next segment's header", []),
     "free_guard_page": ("free() of a pointer into a segment's end guard page",
                         ["invalid pointer"]),
