@@ -219,17 +219,28 @@ static inline sa_segment_t* sa_segment_of(const void* p) {
   return (sa_segment_t*)(((uintptr_t)p - 1) & ~(uintptr_t)SA_SEGMENT_MASK);
 }
 
-/* The segment map (segment_map.c), read inline by the secure build's free: one bit
+/* The segment map (segment_map.c), read inline by the secure build's free: one entry
  * per possible segment, so that any pointer can be asked about without touching
- * memory that may not be mapped. */
-#define SA_SEGMENT_MAP_WORDS (((size_t)1 << (SA_ADDRESS_BITS - SA_SEGMENT_SHIFT)) / SA_BITS_PER_WORD)
-extern _Atomic(uint64_t) sa_segment_bits[SA_SEGMENT_MAP_WORDS];
+ * memory that may not be mapped. A bit each (8 MiB of zero-initialised static
+ * memory) where only the slow paths read it; a byte each (64 MiB, of which only the
+ * pages touched cost memory) in the builds whose every free does: a load and a
+ * compare instead of a shift, a load and a bit test. */
+#define SA_SEGMENT_MAP_ENTRIES ((size_t)1 << (SA_ADDRESS_BITS - SA_SEGMENT_SHIFT))
+#if SA_SECURE_DOUBLE_FREE
+extern _Atomic(uint8_t) sa_segment_entries[SA_SEGMENT_MAP_ENTRIES];
 static inline bool sa_segment_is_mapped(const sa_segment_t* segment) {
   size_t index = (uintptr_t)segment >> SA_SEGMENT_SHIFT;
-  if (index / SA_BITS_PER_WORD >= SA_SEGMENT_MAP_WORDS) return false;
-  uint64_t word = atomic_load_explicit(&sa_segment_bits[index / SA_BITS_PER_WORD], memory_order_acquire);
+  return index < SA_SEGMENT_MAP_ENTRIES && atomic_load_explicit(&sa_segment_entries[index], memory_order_acquire) != 0;
+}
+#else
+extern _Atomic(uint64_t) sa_segment_entries[SA_SEGMENT_MAP_ENTRIES / SA_BITS_PER_WORD];
+static inline bool sa_segment_is_mapped(const sa_segment_t* segment) {
+  size_t index = (uintptr_t)segment >> SA_SEGMENT_SHIFT;
+  if (index >= SA_SEGMENT_MAP_ENTRIES) return false;
+  uint64_t word = atomic_load_explicit(&sa_segment_entries[index / SA_BITS_PER_WORD], memory_order_acquire);
   return (word & ((uint64_t)1 << (index % SA_BITS_PER_WORD))) != 0;
 }
+#endif
 
 static inline sa_page_t* sa_page_of(const sa_segment_t* segment, const void* p) {
   /* The segment is aligned to its size, so p's bits above page_shift and below

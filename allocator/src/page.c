@@ -140,7 +140,26 @@ void sa_page_collect(sa_page_t* page, bool force) {
 
 /* ---- page life cycle -------------------------------------------------------------- */
 
+/* Links the `count` neighbouring blocks from `first` upwards, each marked free, the
+ * last to `next`: the inner loop of every extension, with the page's keys in
+ * registers. */
+static void link_run(const sa_page_t* page, uint8_t* first, size_t count, sa_block_t* next) {
+  const size_t size = page->block_size;
+  const uintptr_t key = sa_link_key(page), mark = sa_free_mark(page);
+  uint8_t* last = first + (count - 1) * size;
+  for (uint8_t* p = first; p < last; p += size) {
+    sa_block_set_mark(mark, (sa_block_t*)p);
+    ((sa_block_t*)p)->next = sa_link_encode(key, (sa_block_t*)p, (sa_block_t*)(p + size));
+  }
+  sa_block_set_mark(mark, (sa_block_t*)last);
+  ((sa_block_t*)last)->next = sa_link_encode(key, (sa_block_t*)last, next);
+}
+
 #if SA_SECURE_RANDOM_ORDER
+/* Every run but a stream's last holds SA_RANDOM_RUN_BYTES or more (one block, if it
+ * is bigger), and an extension holds SA_RANDOM_EXTEND_BYTES or one block. */
+#define RANDOM_RUNS_MAX (SA_RANDOM_EXTEND_BYTES / SA_RANDOM_RUN_BYTES + SA_RANDOM_STREAMS)
+
 /* The secure build's order of fresh blocks: the extension split into SA_RANDOM_STREAMS
  * streams of neighbouring blocks, each walked upwards, taken a run of
  * SA_RANDOM_RUN_BYTES at a time from a stream chosen at random (two random bits a
@@ -149,7 +168,9 @@ void sa_page_collect(sa_page_t* page, bool force) {
  * prefetchers follow (a permutation of runs cost xmalloc-test and sh8bench a fifth
  * of their throughput in cache misses). Runs, not single blocks: small blocks that
  * share a cache line stay together, else a consumer thread freeing one block
- * (writing its link) and the producer writing its neighbour fight over the line. */
+ * (writing its link) and the producer writing its neighbour fight over the line.
+ * The runs are chosen first, then linked from the last to the first, so that each
+ * knows the run that follows it. */
 static sa_block_t* link_random_order(sa_page_t* page, uint8_t* first, size_t count) {
   size_t run = (SA_RANDOM_RUN_BYTES + page->block_size - 1) / page->block_size;
   size_t next[SA_RANDOM_STREAMS], end[SA_RANDOM_STREAMS];
@@ -157,11 +178,11 @@ static sa_block_t* link_random_order(sa_page_t* page, uint8_t* first, size_t cou
     next[s] = count * s / SA_RANDOM_STREAMS;
     end[s] = count * (s + 1) / SA_RANDOM_STREAMS;
   }
+  uint32_t starts[RANDOM_RUNS_MAX], lengths[RANDOM_RUNS_MAX];
+  size_t runs = 0;
   uint64_t bits = sa_secure_random();
   unsigned bits_left = SA_BITS_PER_WORD;
-  sa_block_t* head = NULL;
-  sa_block_t* tail = NULL;
-  for (size_t linked = 0; linked < count;) {
+  for (size_t linked = 0; linked < count; runs++) {
     if (bits_left < SA_RANDOM_STREAM_BITS) {
       bits = sa_secure_random();
       bits_left = SA_BITS_PER_WORD;
@@ -171,17 +192,18 @@ static sa_block_t* link_random_order(sa_page_t* page, uint8_t* first, size_t cou
     bits_left -= SA_RANDOM_STREAM_BITS;
     while (next[s] == end[s]) s = (s + 1) & (SA_RANDOM_STREAMS - 1); /* some stream has blocks left */
     size_t to = next[s] + run < end[s] ? next[s] + run : end[s];
-    for (size_t i = next[s]; i < to; i++) {
-      sa_block_t* b = (sa_block_t*)(first + i * page->block_size);
-      sa_block_mark_free(page, b);
-      if (tail != NULL) sa_link_set(page, tail, b);
-      else head = b;
-      tail = b;
-    }
+    sa_assert(runs < RANDOM_RUNS_MAX);
+    starts[runs] = (uint32_t)next[s];
+    lengths[runs] = (uint32_t)(to - next[s]);
     linked += to - next[s];
     next[s] = to;
   }
-  sa_link_set(page, tail, NULL);
+  sa_block_t* head = NULL;
+  while (runs-- > 0) {
+    uint8_t* start = first + (size_t)starts[runs] * page->block_size;
+    link_run(page, start, lengths[runs], head);
+    head = (sa_block_t*)start;
+  }
   return head;
 }
 #endif
@@ -197,13 +219,7 @@ static void page_extend(sa_page_t* page, sa_tld_t* tld) {
 #if SA_SECURE_RANDOM_ORDER
   sa_block_t* head = link_random_order(page, first, count);
 #else
-  uint8_t* p = first;
-  for (size_t i = 1; i < count; i++, p += page->block_size) {
-    sa_block_mark_free(page, (sa_block_t*)p);
-    sa_link_set(page, (sa_block_t*)p, (sa_block_t*)(p + page->block_size));
-  }
-  sa_block_mark_free(page, (sa_block_t*)p);
-  sa_link_set(page, (sa_block_t*)p, NULL);
+  link_run(page, first, count, NULL);
   sa_block_t* head = (sa_block_t*)first;
 #endif
   sa_debug_on_extend(page, first, count);

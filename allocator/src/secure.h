@@ -94,24 +94,31 @@ static inline uint8_t* sa_huge_block_end(const sa_segment_t* segment) {
  * what a program writes over a link decodes outside its page (sa_link_in_page) but
  * by odds of 2^-40 or less, a page spanning at most 16 MiB of the 2^64. */
 #if SA_SECURE_ENCODED_LISTS
+/* The page's key for sa_link_encode: loops that link many blocks keep it in a
+ * register (a store to a block might be a store to the page, as far as the
+ * compiler knows). */
+static inline uintptr_t sa_link_key(const sa_page_t* page) { return page->link_key; }
+static inline sa_block_t* sa_link_encode(uintptr_t key, const sa_block_t* block, const sa_block_t* next) {
+  uintptr_t b = (uintptr_t)block;
+  return (sa_block_t*)((((uintptr_t)next ^ b) * key) ^ b);
+}
 static inline sa_block_t* sa_link_get(const sa_page_t* page, const sa_block_t* block) {
   uintptr_t b = (uintptr_t)block;
   return (sa_block_t*)((((uintptr_t)block->next ^ b) * page->link_unkey) ^ b);
 }
-static inline void sa_link_set(const sa_page_t* page, sa_block_t* block, const sa_block_t* next) {
-  uintptr_t b = (uintptr_t)block;
-  block->next = (sa_block_t*)((((uintptr_t)next ^ b) * page->link_key) ^ b);
-}
 #else
+static inline uintptr_t sa_link_key(const sa_page_t* page) { return (void)page, 0; }
+static inline sa_block_t* sa_link_encode(uintptr_t key, const sa_block_t* block, const sa_block_t* next) {
+  return (void)key, (void)block, (sa_block_t*)next;
+}
 static inline sa_block_t* sa_link_get(const sa_page_t* page, const sa_block_t* block) {
   (void)page;
   return block->next;
 }
-static inline void sa_link_set(const sa_page_t* page, sa_block_t* block, const sa_block_t* next) {
-  (void)page;
-  block->next = (sa_block_t*)next;
-}
 #endif
+static inline void sa_link_set(const sa_page_t* page, sa_block_t* block, const sa_block_t* next) {
+  block->next = sa_link_encode(sa_link_key(page), block, next);
+}
 
 /* Whether p is the start of one of the page's carved blocks, in one multiply: with
  * block_size = m << k (m odd) and inv = m^-1 mod 2^64, rotr((p - start) * inv, k) is
@@ -153,8 +160,10 @@ static inline bool sa_link_looks_free(const sa_page_t* page, const sa_block_t* b
  * equals the mark by the odds of guessing a random 64-bit word. */
 #if SA_SECURE_DOUBLE_FREE
 static inline uintptr_t* sa_block_mark_slot(const sa_block_t* block) { return (uintptr_t*)block + 1; }
+static inline uintptr_t sa_free_mark(const sa_page_t* page) { return page->free_mark; }
+static inline void sa_block_set_mark(uintptr_t mark, sa_block_t* block) { *sa_block_mark_slot(block) = mark; }
 static inline void sa_block_mark_free(const sa_page_t* page, sa_block_t* block) {
-  *sa_block_mark_slot(block) = page->free_mark;
+  sa_block_set_mark(sa_free_mark(page), block);
 }
 static inline bool sa_block_marked_free(const sa_page_t* page, const sa_block_t* block) {
   return *sa_block_mark_slot(block) == page->free_mark;
@@ -165,6 +174,8 @@ static inline void sa_block_clear_free(sa_block_t* block) {
   *sa_block_mark_slot(block) = 0;
 }
 #else
+static inline uintptr_t sa_free_mark(const sa_page_t* page) { return (void)page, 0; }
+static inline void sa_block_set_mark(uintptr_t mark, sa_block_t* block) { (void)mark, (void)block; }
 static inline void sa_block_mark_free(const sa_page_t* page, sa_block_t* block) { (void)page, (void)block; }
 #if SA_SECURE_ENCODED_LISTS
 /* The encoded link does not reach the program (a known link would give the keys away). */

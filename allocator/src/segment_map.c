@@ -4,17 +4,27 @@
 #include "internal.h"
 
 /* ---- the segment map: which SA_SEGMENT_SIZE regions are our segments ------------
- * One bit per possible segment in the address space: 8 M bits = 1 MiB of
- * zero-initialised static memory, of which only the touched pages cost anything. */
-_Atomic(uint64_t) sa_segment_bits[SA_SEGMENT_MAP_WORDS]; /* SA_SEGMENT_MAP_WORDS: internal.h */
+ * One entry per possible segment in the address space (internal.h: a bit, or in the
+ * secure build a byte), zero-initialised static memory of which only the touched
+ * pages cost anything. */
+#if SA_SECURE_DOUBLE_FREE
+_Atomic(uint8_t) sa_segment_entries[SA_SEGMENT_MAP_ENTRIES];
 
 void sa_segment_map_mark(const sa_segment_t* segment, bool present) {
   size_t index = (uintptr_t)segment >> SA_SEGMENT_SHIFT;
-  if (index / SA_BITS_PER_WORD >= SA_SEGMENT_MAP_WORDS) return;
-  uint64_t bit = (uint64_t)1 << (index % SA_BITS_PER_WORD);
-  if (present) atomic_fetch_or_explicit(&sa_segment_bits[index / SA_BITS_PER_WORD], bit, memory_order_release);
-  else atomic_fetch_and_explicit(&sa_segment_bits[index / SA_BITS_PER_WORD], ~bit, memory_order_release);
+  if (index < SA_SEGMENT_MAP_ENTRIES) atomic_store_explicit(&sa_segment_entries[index], present, memory_order_release);
 }
+#else
+_Atomic(uint64_t) sa_segment_entries[SA_SEGMENT_MAP_ENTRIES / SA_BITS_PER_WORD];
+
+void sa_segment_map_mark(const sa_segment_t* segment, bool present) {
+  size_t index = (uintptr_t)segment >> SA_SEGMENT_SHIFT;
+  if (index >= SA_SEGMENT_MAP_ENTRIES) return;
+  uint64_t bit = (uint64_t)1 << (index % SA_BITS_PER_WORD);
+  if (present) atomic_fetch_or_explicit(&sa_segment_entries[index / SA_BITS_PER_WORD], bit, memory_order_release);
+  else atomic_fetch_and_explicit(&sa_segment_entries[index / SA_BITS_PER_WORD], ~bit, memory_order_release);
+}
+#endif
 
 sa_decl_export bool sa_is_in_heap_region(const void* p) {
   if (p == NULL) return false;
