@@ -3,11 +3,12 @@
  * blocks of the same size allocated until the allocator walks the list.
  * Expected (debug): "corrupted free list".
  *
- * The secure builds decode links with a random rotation, so the flip lands on a
- * random bit of the decoded pointer; were the two blocks' addresses one bit apart,
- * it could turn the link into one to the block itself, which is what a block freed
- * twice in a row looks like (reported as a double free: 1 run in 70 when b was the
- * next block handed out). b is taken at least two bits away from a, so the flip
+ * The secure builds decode links with a multiply by a random key, so the flip
+ * changes every bit of the decoded pointer above the flipped one (and the link
+ * decodes outside the page). With the rotation they used before, it moved one bit:
+ * were the two blocks' addresses one bit apart, it could turn the link into one to
+ * the block itself, which is what a block freed twice in a row looks like (reported
+ * as a double free). b is still taken at least two bits away from a, so the flip
  * cannot make b's link point at b. The blocks skipped stay allocated. */
 #include "fault.h"
 
