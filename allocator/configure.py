@@ -85,7 +85,7 @@ VARIANTS = {
 # The secure build less one of its default protections (allocator/SECURITY.md): the
 # cost of a protection is the secure build's time over its ablation's, in one run
 # (`scripts/bench -a sa,sa-secure,sa-secure-without-double-free,...`). The double-free
-# check recognises a free block by its encoded link, so the lists go with it.
+# check needs the encoded lists' page geometry and links, so the lists go with it.
 SECURE_ABLATIONS = {
     "double-free": "-DSA_SECURE_DOUBLE_FREE=0",
     "encoded-lists": "-DSA_SECURE_DOUBLE_FREE=0 -DSA_SECURE_ENCODED_LISTS=0",

@@ -111,7 +111,7 @@ void sa_assert_fail(const char* cond, const char* file, int line, const char* fu
 /* ---- randomness (the secure build) ------------------------------------------------
  * A per-thread splitmix64 generator: not a cryptographic one, but seeded from the
  * OS per thread, and its outputs (keys, orders, addresses) never leave the process. */
-#if SA_SECURE_ENCODED_LISTS || SA_SECURE_RANDOM_ORDER || SA_SECURE_RANDOM_ADDRESSES
+#if SA_SECURE_ENCODED_LISTS || SA_SECURE_RANDOM_ORDER || SA_SECURE_RANDOM_ADDRESSES || SA_SECURE_CANARY
 static __thread uint64_t random_state __attribute__((tls_model("initial-exec")));
 
 static uint64_t mix64(uint64_t z) {

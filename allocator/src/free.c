@@ -73,65 +73,86 @@ static bool free_abandoned(sa_segment_t* segment, sa_page_t* page, sa_block_t* b
 /* Secure build: a free of a pointer that is not in one of our segments (sa_free
  * looked). The full check says what it is, and nothing is freed. */
 static sa_decl_noinline sa_decl_cold void sa_free_invalid(void* p) { (void)sa_secure_check_free(p); }
+#endif
 
-/* Secure build: the checks of a free that left the fast path, for a pointer into
- * one of our segments (word-aligned or not: sa_page_is_block fails for the latter).
- * The common case, a block start in a page in use without the free mark, is
- * accepted inline; everything else goes to the full check, which reports what is
- * wrong or accepts a huge or aligned block. */
-static inline bool secure_free_ok(const sa_segment_t* segment, const sa_page_t* page, const void* p,
-                                  uint8_t flags) {
-  if (sa_likely(segment->cookie == ((uintptr_t)segment ^ sa_process_key) && page->in_use &&
-                (flags & (SA_PAGE_IS_HUGE | SA_PAGE_HAS_ALIGNED)) == 0 && sa_page_is_block(page, p) &&
-                !sa_block_marked_free(page, (const sa_block_t*)p))) {
-    return true;
+static sa_decl_noinline void free_huge(sa_segment_t* segment, sa_page_t* page) {
+  int saved_errno = errno;
+  sa_huge_free(segment, page);
+  errno = saved_errno;
+}
+
+/* A block of an abandoned segment (owner 0) or of the calling thread's own page
+ * that sa_free could not take (a full page, an aligned pointer). */
+static sa_decl_noinline void free_unowned_or_own(sa_segment_t* segment, sa_page_t* page, sa_block_t* block,
+                                                 uintptr_t owner) {
+  if (owner == 0) {
+    block_to_free(page, block);
+    int saved_errno = errno;
+    bool freed = free_abandoned(segment, page, block);
+    errno = saved_errno;
+    if (freed) return;
+    owner = atomic_load_explicit(&segment->thread_id, memory_order_acquire); /* taken over meanwhile */
+    if (owner != sa_thread_id()) return sa_free_remote(page, block);        /* keeps errno */
   }
-  return sa_secure_check_free(p);
+  sa_heap_t* heap = atomic_load_explicit(&page->heap, memory_order_relaxed);
+  page_push_local(page, block);
+  page->used--;
+  if (page->flags & SA_PAGE_IN_FULL) sa_page_unfull(heap, page);
+  if (page->used == 0) sa_page_retire(heap, page); /* keeps errno */
+}
+
+/* Frees that need care, once the secure build's checks passed: huge pages, aligned
+ * (interior) pointers, full pages, and blocks of pages that other threads own. The
+ * common one, a block of another live thread's page, makes no call but its tail
+ * call (so no stack frame) and no system call (so errno stays); the others are out
+ * of line, and keep errno where they may make a system call (the huge free, a
+ * reclaim, a page retirement, a poke of the owner). */
+static inline void free_accepted(sa_segment_t* segment, sa_page_t* page, void* p, uint8_t flags) {
+  /* flags: the page's shared flags; only HUGE and HAS_ALIGNED are read here */
+  if (sa_unlikely(flags & SA_PAGE_IS_HUGE)) return free_huge(segment, page);
+  sa_block_t* block = (sa_block_t*)p;
+  if (sa_unlikely(flags & SA_PAGE_HAS_ALIGNED)) block = sa_page_block_of(page, p);
+  if (sa_unlikely(!sa_secure_check_canary(page, block))) return; /* reported; leaked, not reused */
+
+  /* The debug build's hook runs once, before the block is on any list. */
+  sa_debug_on_free(page, block);
+  uintptr_t owner = atomic_load_explicit(&segment->thread_id, memory_order_acquire);
+  if (sa_likely(owner != sa_thread_id() && owner != 0)) {
+    block_to_free(page, block);
+    return sa_free_remote(page, block); /* keeps errno */
+  }
+  free_unowned_or_own(segment, page, block, owner);
+}
+
+#if SA_SECURE_DOUBLE_FREE
+/* Secure build: a free that sa_free_generic's inline test did not accept. The full
+ * check reports what is wrong, or accepts a huge or aligned block. */
+static sa_decl_noinline void free_checked(void* p) {
+  if (sa_unlikely(!sa_secure_check_free(p))) return; /* reported; leaking beats corrupting */
+  sa_segment_t* segment = sa_segment_of(p);
+  sa_page_t* page = sa_page_of(segment, p);
+  free_accepted(segment, page, p, sa_page_flags_shared(page));
 }
 #endif
 
-/* Frees that need care: huge pages, aligned (interior) pointers, full pages, and
- * blocks of pages that other threads own. errno is kept where a path may make a
- * system call (the huge free, a reclaim, a page retirement, a poke of the owner:
- * those save it themselves); the common remote free makes none. */
+/* Every free that left sa_free's fast path. */
 static sa_decl_noinline void sa_free_generic(void* p) {
   /* Found again rather than passed in: that keeps the fast path's registers free. */
   sa_segment_t* segment = sa_segment_of(p);
   sa_page_t* page = sa_page_of(segment, p);
   uint8_t flags = sa_page_flags_shared(page);
 #if SA_SECURE_DOUBLE_FREE
-  if (sa_unlikely(!secure_free_ok(segment, page, p, flags))) return; /* reported; leaking beats corrupting */
+  /* sa_free looked at the segment map, so the segment's header is ours (the fast
+   * path trusts it as much). What remains of the full check for the common case, a
+   * block start of a page in use without the free mark, inline; anything else (a
+   * pointer that is not word-aligned is no block start) goes to the full check. */
+  if (sa_unlikely((flags & (SA_PAGE_IS_HUGE | SA_PAGE_HAS_ALIGNED)) != 0 || !page->in_use ||
+                  !sa_page_is_block(page, p) || sa_block_marked_free(page, (const sa_block_t*)p))) {
+    return free_checked(p);
+  }
+  flags = 0; /* neither huge nor aligned, as just seen (free_accepted reads no other flag) */
 #endif
-  if (flags & SA_PAGE_IS_HUGE) {
-    int saved_errno = errno;
-    sa_huge_free(segment, page);
-    errno = saved_errno;
-    return;
-  }
-  sa_block_t* block = (sa_block_t*)p;
-  if (flags & SA_PAGE_HAS_ALIGNED) block = sa_page_block_of(page, p);
-  if (sa_unlikely(!sa_secure_check_canary(page, block))) return; /* reported; leaked, not reused */
-
-  /* The debug build's hook runs once, before the block is on any list. */
-  sa_debug_on_free(page, block);
-  uintptr_t owner = atomic_load_explicit(&segment->thread_id, memory_order_acquire);
-  if (owner != sa_thread_id()) block_to_free(page, block); /* the local push does it itself */
-  if (owner == 0) {
-    int saved_errno = errno;
-    bool freed = free_abandoned(segment, page, block);
-    errno = saved_errno;
-    if (freed) return;
-    owner = atomic_load_explicit(&segment->thread_id, memory_order_acquire); /* taken over meanwhile */
-  }
-  if (owner == sa_thread_id()) {
-    sa_heap_t* heap = atomic_load_explicit(&page->heap, memory_order_relaxed);
-    page_push_local(page, block);
-    page->used--;
-    if (page->flags & SA_PAGE_IN_FULL) sa_page_unfull(heap, page);
-    if (page->used == 0) sa_page_retire(heap, page); /* keeps errno */
-  } else {
-    sa_free_remote(page, block); /* keeps errno */
-  }
+  free_accepted(segment, page, p, flags);
 }
 
 sa_decl_export void sa_free_sized(void* p, size_t size) {

@@ -141,7 +141,7 @@ extern _Atomic(long) sa_errors_reported;
 
 extern uintptr_t sa_process_key; /* random per process (thread.c seeds it), for segment cookies */
 
-#if SA_SECURE_ENCODED_LISTS || SA_SECURE_RANDOM_ORDER || SA_SECURE_RANDOM_ADDRESSES
+#if SA_SECURE_ENCODED_LISTS || SA_SECURE_RANDOM_ORDER || SA_SECURE_RANDOM_ADDRESSES || SA_SECURE_CANARY
 /* A random word from the thread's generator (seeded from the OS and the process key). */
 uint64_t sa_secure_random(void);
 #endif

@@ -181,7 +181,9 @@ static bool page_batchable(sa_page_t* page) {
   return atomic_load_explicit(&page->batchable, RELAXED) != 0;
 }
 
-void sa_free_remote(sa_page_t* page, sa_block_t* block) {
+/* Every remote free but the common one (sa_free_remote): no batching, a first batch, a
+ * block of another page, a full batch, a taker at work. */
+static sa_decl_noinline void free_remote_slow(sa_page_t* page, sa_block_t* block) {
   long batch_max = sa_opt_remote_batch;
   sa_remote_batch_t* batch = &sa_remote_batch;
   if (batch_max <= 1 || !page_batchable(page) || batch->closed) {
@@ -214,3 +216,24 @@ void sa_free_remote(sa_page_t* page, sa_block_t* block) {
   push_list(out);
 }
 
+void sa_free_remote(sa_page_t* page, sa_block_t* block) {
+  /* The common case inline, without a call (so without a stack frame): one more
+   * block for the page the batch gathers, which does not fill it. A batch that holds
+   * blocks of the page is registered, not closed, of a batchable page and not empty
+   * (free_remote_slow starts it), so nothing else needs a look. */
+  sa_remote_batch_t* batch = &sa_remote_batch;
+  atomic_store_explicit(&batch->busy, true, RELAXED); /* batch_enter, but a taker goes the slow way */
+  atomic_signal_fence(memory_order_seq_cst);
+  if (sa_likely(!atomic_load_explicit(&batch->taking, RELAXED) && atomic_load_explicit(&batch->page, RELAXED) == page)) {
+    long count = atomic_load_explicit(&batch->count, RELAXED) + 1;
+    if (sa_likely(count < sa_opt_remote_batch)) {
+      sa_link_set(page, block, atomic_load_explicit(&batch->head, RELAXED));
+      atomic_store_explicit(&batch->head, block, RELAXED);
+      atomic_store_explicit(&batch->count, count, RELAXED);
+      batch_leave(batch);
+      return;
+    }
+  }
+  batch_leave(batch);
+  free_remote_slow(page, block);
+}

@@ -4,8 +4,9 @@
 #include "internal.h"
 
 /* ---- pages -------------------------------------------------------------------------- */
-#if SA_SECURE_ENCODED_LISTS
+#if SA_SECURE_ENCODED_LISTS || SA_SECURE_CANARY
 
+#if SA_SECURE_ENCODED_LISTS
 /* The inverse of an odd m mod 2^64, by Newton's iteration: each step doubles the
  * correct low bits (3 from x = m, then 6, 12, 24, 48, 96). */
 static uint64_t odd_inverse(uint64_t m) {
@@ -13,8 +14,10 @@ static uint64_t odd_inverse(uint64_t m) {
   for (int i = 0; i < 5; i++) inverse *= 2 - m * inverse;
   return inverse;
 }
+#endif
 
 void sa_secure_page_init(sa_page_t* page) {
+#if SA_SECURE_ENCODED_LISTS
   page->link_key = sa_secure_random() | 1; /* odd: invertible */
   page->link_unkey = odd_inverse(page->link_key);
   /* block_size = m << k with m odd */
@@ -25,6 +28,8 @@ void sa_secure_page_init(sa_page_t* page) {
 #if SA_SECURE_DOUBLE_FREE
   page->free_mark = sa_secure_random() | 1; /* never 0: a block handed out has a 0 there */
 #endif
+#endif
+  (void)page; /* a canary build without encoded lists: the keys are the segment's */
 }
 
 #if SA_SECURE_CANARY
@@ -37,12 +42,14 @@ bool sa_secure_check_canary(const sa_page_t* page, const sa_block_t* block) {
 }
 #endif
 
+#if SA_SECURE_ENCODED_LISTS
 void sa_secure_bad_link(const sa_page_t* page, const sa_block_t* block, const char* where) {
   sa_error(EFAULT, "%s: corrupted free list at block %p (size class %u: %zu-byte blocks; link overwritten or forged)",
            where, (const void*)block, (unsigned)page->bin, page->block_size);
 }
 
-#endif /* SA_SECURE_ENCODED_LISTS */
+#endif
+#endif /* SA_SECURE_ENCODED_LISTS || SA_SECURE_CANARY */
 
 /* ---- free ---------------------------------------------------------------------------
  * A free block is recognised by its page's free mark in its second word (secure.h):

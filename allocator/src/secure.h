@@ -14,7 +14,7 @@
 #ifndef SA_SECURE
 #define SA_SECURE 0
 #endif
-/* Free-list links XOR-ed and rotated with per-page random keys; checked when popped. */
+/* Free-list links encoded with per-page random keys (a multiply); checked when popped. */
 #ifndef SA_SECURE_ENCODED_LISTS
 #define SA_SECURE_ENCODED_LISTS SA_SECURE
 #endif
@@ -40,7 +40,7 @@
 #ifndef SA_SECURE_HUGE_GUARD
 #define SA_SECURE_HUGE_GUARD SA_SECURE
 #endif
-/* Optional, off by default: freed blocks are zeroed (past their link word). */
+/* Optional, off by default: freed blocks are zeroed (past their link word and free mark). */
 #ifndef SA_SECURE_ZERO_ON_FREE
 #define SA_SECURE_ZERO_ON_FREE 0
 #endif
@@ -59,7 +59,7 @@
 #endif
 
 #if SA_SECURE_DOUBLE_FREE && !SA_SECURE_ENCODED_LISTS
-#error "SA_SECURE_DOUBLE_FREE recognises a free block by its encoded link: it needs SA_SECURE_ENCODED_LISTS"
+#error "SA_SECURE_DOUBLE_FREE tests block starts with the keys' geometry and names a use after free by the encoded link: it needs SA_SECURE_ENCODED_LISTS"
 #endif
 #if SA_SECURE_PAGE_GUARDS && !SA_SECURE_GUARD_PAGES
 #error "SA_SECURE_PAGE_GUARDS extends the segment's guards (the last page's is the segment's): it needs SA_SECURE_GUARD_PAGES"
@@ -85,14 +85,18 @@ static inline uint8_t* sa_huge_block_end(const sa_segment_t* segment) {
 }
 
 /* ---- free-list links ----------------------------------------------------------
- * encoded = ((next ^ block) * link_key) ^ block, link_key a random odd word (an odd
+ * encoded = ((next - block) * link_key) ^ block, link_key a random odd word (an odd
  * multiplier is a bijection mod 2^64: link_unkey, its inverse, decodes). The block's
  * own address goes in on both sides of the multiply, so that a link copied from one
  * free block into another decodes to noise there, as does the end of a list (no
  * fixed word means NULL). The multiply spreads any change to an encoded word, of one
  * bit or of all 64, over every bit of the decoded link above the lowest bit changed:
  * what a program writes over a link decodes outside its page (sa_link_in_page) but
- * by odds of 2^-40 or less, a page spanning at most 16 MiB of the 2^64. */
+ * by odds of 2^-40 or less, a page spanning at most 16 MiB of the 2^64. A difference
+ * rather than an XOR inside: a fresh extension links neighbours, whose difference is
+ * the block size, so its links cost an XOR each (the product is the same for all).
+ * Either way, one free block whose link and next are both known gives its product
+ * with the key away; what reads a free block is a use after free already. */
 #if SA_SECURE_ENCODED_LISTS
 /* The page's key for sa_link_encode: loops that link many blocks keep it in a
  * register (a store to a block might be a store to the page, as far as the
@@ -100,11 +104,11 @@ static inline uint8_t* sa_huge_block_end(const sa_segment_t* segment) {
 static inline uintptr_t sa_link_key(const sa_page_t* page) { return page->link_key; }
 static inline sa_block_t* sa_link_encode(uintptr_t key, const sa_block_t* block, const sa_block_t* next) {
   uintptr_t b = (uintptr_t)block;
-  return (sa_block_t*)((((uintptr_t)next ^ b) * key) ^ b);
+  return (sa_block_t*)((((uintptr_t)next - b) * key) ^ b);
 }
 static inline sa_block_t* sa_link_get(const sa_page_t* page, const sa_block_t* block) {
   uintptr_t b = (uintptr_t)block;
-  return (sa_block_t*)((((uintptr_t)block->next ^ b) * page->link_unkey) ^ b);
+  return (sa_block_t*)((((uintptr_t)block->next ^ b) * page->link_unkey) + b);
 }
 #else
 static inline uintptr_t sa_link_key(const sa_page_t* page) { return (void)page, 0; }

@@ -164,9 +164,11 @@ typedef struct sa_tld_s sa_tld_t;
  * keys in the first line, which has no room left for them and the remote frees'
  * list: there the list has a third line (and the struct a fourth, unused, to stay a
  * power of two), which also keeps remote pushes off the keys' line. */
-#if SA_SECURE
+#if (defined(SA_SECURE) && SA_SECURE) || (defined(SA_SECURE_ENCODED_LISTS) && SA_SECURE_ENCODED_LISTS)
+#define SA_PAGE_KEYS 1 /* the secure build's layout: secure.h's flags, set by SA_SECURE or one by one */
 #define SA_PAGE_STRUCT_SHIFT 8
 #else
+#define SA_PAGE_KEYS 0
 #define SA_PAGE_STRUCT_SHIFT 7
 #endif
 typedef struct sa_page_s {
@@ -182,7 +184,7 @@ typedef struct sa_page_s {
   uint8_t bin;           /* size class */
   uint8_t is_committed;  /* its memory is read-write (matters when eager_commit is off) */
   uint8_t padding_[2];
-#if SA_SECURE
+#if SA_PAGE_KEYS
   uintptr_t link_unkey;  /* secure build: link_key's inverse mod 2^64, which decodes links */
 #else
   _Atomic(uintptr_t) thread_free; /* freed by other threads; low 2 bits: sa_notify_t */
@@ -202,7 +204,7 @@ typedef struct sa_page_s {
   _Atomic(sa_heap_t*) heap; /* owning heap; NULL while abandoned or huge */
   sa_list_link_t link;   /* in a heap queue (or the list of live huge blocks) */
   struct sa_page_s* notified_next; /* in the heap's list of full pages that got room */
-#if SA_SECURE
+#if SA_PAGE_KEYS
   /* ---- the third line (secure build): what remote frees write */
   _Atomic(uintptr_t) thread_free __attribute__((aligned(SA_CACHE_LINE)));
   uint8_t unused_[(1 << SA_PAGE_STRUCT_SHIFT) - 2 * SA_CACHE_LINE - sizeof(uintptr_t)];
