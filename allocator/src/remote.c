@@ -73,11 +73,17 @@ static sa_list_t batches; /* every registered batch, by link */
 
 #define RELAXED memory_order_relaxed
 
-/* The holder's side: between these two, no other thread touches the list. */
-static inline void batch_enter(sa_remote_batch_t* batch) {
+/* The holder's side: between batch_enter and batch_leave, no other thread touches
+ * the list. batch_try_enter is the first half: busy, and false while a taker is at
+ * work (the holder must then wait, or leave at once). */
+static inline bool batch_try_enter(sa_remote_batch_t* batch) {
   atomic_store_explicit(&batch->busy, true, RELAXED);
   atomic_signal_fence(memory_order_seq_cst); /* the taker's barrier does the rest */
-  if (sa_unlikely(atomic_load_explicit(&batch->taking, RELAXED))) {
+  return !atomic_load_explicit(&batch->taking, RELAXED);
+}
+
+static inline void batch_enter(sa_remote_batch_t* batch) {
+  if (sa_unlikely(!batch_try_enter(batch))) {
     unsigned spins = 0;
     while (atomic_load_explicit(&batch->taking, memory_order_acquire)) sa_spin_wait(&spins);
   }
@@ -103,6 +109,14 @@ static batch_list_t batch_take(sa_remote_batch_t* batch) {
   atomic_store_explicit(&batch->page, NULL, RELAXED);
   atomic_store_explicit(&batch->count, 0, RELAXED);
   return list;
+}
+
+/* Puts the block at the front of the holder's list, whose first block was head. */
+static inline void batch_add(sa_remote_batch_t* batch, sa_page_t* page, sa_block_t* block, sa_block_t* head,
+                             long count) {
+  sa_link_set(page, block, head);
+  atomic_store_explicit(&batch->head, block, RELAXED);
+  atomic_store_explicit(&batch->count, count, RELAXED);
 }
 
 static void push_list(batch_list_t list) {
@@ -207,9 +221,7 @@ static sa_decl_noinline void free_remote_slow(sa_page_t* page, sa_block_t* block
     head = NULL;
     count = 0;
   }
-  sa_link_set(page, block, head);
-  atomic_store_explicit(&batch->head, block, RELAXED);
-  atomic_store_explicit(&batch->count, ++count, RELAXED);
+  batch_add(batch, page, block, head, ++count);
   /* A full batch goes out at once (a new one holds one block: batch_max is 2 or more). */
   if (count >= batch_max) out = batch_take(batch);
   batch_leave(batch);
@@ -222,14 +234,10 @@ void sa_free_remote(sa_page_t* page, sa_block_t* block) {
    * blocks of the page is registered, not closed, of a batchable page and not empty
    * (free_remote_slow starts it), so nothing else needs a look. */
   sa_remote_batch_t* batch = &sa_remote_batch;
-  atomic_store_explicit(&batch->busy, true, RELAXED); /* batch_enter, but a taker goes the slow way */
-  atomic_signal_fence(memory_order_seq_cst);
-  if (sa_likely(!atomic_load_explicit(&batch->taking, RELAXED) && atomic_load_explicit(&batch->page, RELAXED) == page)) {
+  if (sa_likely(batch_try_enter(batch) && atomic_load_explicit(&batch->page, RELAXED) == page)) {
     long count = atomic_load_explicit(&batch->count, RELAXED) + 1;
     if (sa_likely(count < sa_opt_remote_batch)) {
-      sa_link_set(page, block, atomic_load_explicit(&batch->head, RELAXED));
-      atomic_store_explicit(&batch->head, block, RELAXED);
-      atomic_store_explicit(&batch->count, count, RELAXED);
+      batch_add(batch, page, block, atomic_load_explicit(&batch->head, RELAXED), count);
       batch_leave(batch);
       return;
     }
