@@ -321,8 +321,10 @@ void sa_secure_page_guard(sa_segment_t* segment, size_t index, bool recommitted)
 
 /* ---- segment_cache.c: the caches of empty segments, purging ---------------------------- */
 
-sa_segment_t* sa_segment_cache_pop(sa_tld_t* tld);
-sa_segment_t* sa_segment_global_cache_pop(void);
+/* The cached segment that suits a use touching its first `want` bytes best (see
+ * segment_cache.c), or NULL: the thread's own cache, the global one. */
+sa_segment_t* sa_segment_cache_pop(sa_tld_t* tld, size_t want);
+sa_segment_t* sa_segment_global_cache_pop(size_t want);
 /* An empty segment: kept in the thread's cache, or unmapped. */
 void sa_segment_free(sa_segment_t* segment, sa_tld_t* tld);
 void sa_segment_cache_flush(sa_tld_t* tld, size_t keep, bool donate);

@@ -18,11 +18,14 @@ static void segment_init(sa_segment_t* segment, sa_page_kind_t kind, size_t size
                                    SA_HUGE_PAGE_SHIFT};
   static const uint32_t counts[] = {SA_SMALL_PAGES_PER_SEGMENT, SA_MEDIUM_PAGES_PER_SEGMENT, 1, 1};
   uint32_t page_count = counts[kind];
-  /* How the memory was mapped outlives the segment's reuse from the cache. */
+  /* How the memory was mapped, and how much of it is resident, outlive the
+   * segment's reuse from the cache. */
   bool is_committed = segment->is_committed, large_pages = segment->large_pages;
+  size_t touched = segment->touched;
   memset(segment, 0, sizeof(sa_segment_t) + page_count * sizeof(sa_page_t));
   segment->is_committed = is_committed;
   segment->large_pages = large_pages;
+  segment->touched = touched;
   segment->cookie = (uintptr_t)segment ^ sa_process_key;
 #if SA_SECURE_CANARY
   segment->canary_key = sa_secure_random();
@@ -37,15 +40,17 @@ static void segment_init(sa_segment_t* segment, sa_page_kind_t kind, size_t size
   atomic_store_explicit(&segment->thread_id, tld != NULL ? tld->thread_id : 0, memory_order_release);
 }
 
-static sa_segment_t* segment_alloc(sa_tld_t* tld, sa_page_kind_t kind) {
-  sa_segment_t* segment = sa_segment_cache_pop(tld);
+/* A segment for pages of `kind`, whose use will touch its first `want` bytes. */
+static sa_segment_t* segment_alloc(sa_tld_t* tld, sa_page_kind_t kind, size_t want) {
+  sa_segment_t* segment = sa_segment_cache_pop(tld, want);
   if (segment != NULL) {
     /* the thread's own, kept since it emptied */
-  } else if ((segment = sa_segment_global_cache_pop()) != NULL) {
+  } else if ((segment = sa_segment_global_cache_pop(want)) != NULL) {
     /* reused as it is: purged when it was cached */
   } else {
     segment = sa_segment_map(SA_SEGMENT_SIZE, SA_SEGMENT_SIZE, 0, sa_option_is_enabled(sa_option_eager_commit));
     if (segment == NULL) return NULL;
+    segment->touched = 0; /* arena memory may hold an earlier segment's header */
 #if SA_SECURE_GUARD_PAGES
     sa_secure_guard_segment(segment); /* kept through its reuse from the caches */
 #endif
@@ -102,7 +107,9 @@ sa_page_t* sa_segment_page_alloc(sa_heap_t* heap, size_t block_size) {
   sa_segment_queue_t* queue = kind == SA_PAGE_SMALL ? &tld->small_free : kind == SA_PAGE_MEDIUM ? &tld->medium_free : NULL;
   sa_segment_t* segment = queue != NULL ? queue->first : NULL;
   if (segment == NULL) {
-    segment = segment_alloc(tld, kind);
+    /* A large page touches its block; small and medium segments fill up page by page. */
+    size_t want = kind == SA_PAGE_LARGE ? sa_segment_header_keep() + block_size : SA_SEGMENT_SIZE;
+    segment = segment_alloc(tld, kind, want);
     if (segment == NULL) return NULL;
     if (queue != NULL) segment_queue_push(queue, segment);
   }
@@ -131,6 +138,10 @@ sa_page_t* sa_segment_page_alloc(sa_heap_t* heap, size_t block_size) {
 #endif
   (void)recommitted;
   page->in_use = 1;
+  uint8_t* start;
+  size_t area = sa_page_usable_area(segment, page, &start);
+  size_t end = (size_t)(start - (uint8_t*)segment) + (kind == SA_PAGE_LARGE ? block_size : area);
+  if (end > segment->touched) segment->touched = end;
   segment->purge_mask &= ~((uint64_t)1 << (page - segment->pages)); /* still resident: no purge needed */
   segment->used++;
   if (segment->used == segment->page_count && segment->in_free_queue) segment_queue_remove(queue, segment);
