@@ -297,6 +297,8 @@ bool sa_check_pointer(const void* p, const char* operation);
  * that is never purged. */
 size_t sa_segment_header_size_max(void);
 size_t sa_segment_header_keep(void);
+/* The bytes before the first block of a segment with `page_count` pages. */
+size_t sa_segment_header_size(size_t page_count);
 size_t sa_page_usable_area(const sa_segment_t* segment, const sa_page_t* page, uint8_t** start);
 #if SA_SECURE_ANY_GUARD
 /* Protects the guard pages of a small, medium or large segment (after mapping it, and

@@ -107,8 +107,10 @@ sa_page_t* sa_segment_page_alloc(sa_heap_t* heap, size_t block_size) {
   sa_segment_queue_t* queue = kind == SA_PAGE_SMALL ? &tld->small_free : kind == SA_PAGE_MEDIUM ? &tld->medium_free : NULL;
   sa_segment_t* segment = queue != NULL ? queue->first : NULL;
   if (segment == NULL) {
-    /* A large page touches its block; small and medium segments fill up page by page. */
-    size_t want = kind == SA_PAGE_LARGE ? sa_segment_header_keep() + block_size : SA_SEGMENT_SIZE;
+    /* A large page touches its block, after the header of a one-page segment (the
+     * same offset `touched` records below, so a segment that held a block of this
+     * size fits exactly); small and medium segments fill up page by page. */
+    size_t want = kind == SA_PAGE_LARGE ? sa_segment_header_size(1) + block_size : SA_SEGMENT_SIZE;
     segment = segment_alloc(tld, kind, want);
     if (segment == NULL) return NULL;
     if (queue != NULL) segment_queue_push(queue, segment);

@@ -61,7 +61,7 @@ size_t sa_segment_header_size_max(void) {
   return sa_align_up(sizeof(sa_segment_t) + SA_SMALL_PAGES_PER_SEGMENT * sizeof(sa_page_t), SA_SEGMENT_HEADER_ALIGN);
 }
 
-static size_t segment_header_size(size_t page_count) {
+size_t sa_segment_header_size(size_t page_count) {
 #if SA_SECURE_GUARD_PAGES
   /* Secure build: every kind keeps the largest header and a guard page after it, at
    * one place whatever kind a cached segment is reused as (sa_secure_guard_segment). */
@@ -75,14 +75,14 @@ static size_t segment_header_size(size_t page_count) {
 /* The part of every segment that is never purged: the largest header of any kind
  * (a small segment's). A segment is reused as another kind, from a cache, and its
  * new header must land in memory that is still read-write (eager_commit off). */
-size_t sa_segment_header_keep(void) { return segment_header_size(SA_SMALL_PAGES_PER_SEGMENT); }
+size_t sa_segment_header_keep(void) { return sa_segment_header_size(SA_SMALL_PAGES_PER_SEGMENT); }
 
 /* The bytes of a page that hold blocks: the first page gives up the header. */
 size_t sa_page_usable_area(const sa_segment_t* segment, const sa_page_t* page, uint8_t** start) {
   size_t index = (size_t)(page - segment->pages);
   size_t page_size = segment->kind == SA_PAGE_HUGE ? segment->size : (size_t)1 << segment->page_shift;
   uint8_t* page_start = (uint8_t*)segment + index * page_size;
-  size_t skip = index == 0 ? segment_header_size(segment->page_count) : 0;
+  size_t skip = index == 0 ? sa_segment_header_size(segment->page_count) : 0;
   *start = page_start + skip;
   /* Secure build: the segment's last OS page is a guard (sa_secure_guard_segment);
    * with page guards every page's last OS page is one (sa_secure_page_guard). */
@@ -182,7 +182,7 @@ void sa_secure_protect_guard(void* p) {
 
 void sa_secure_unguard(void* p, size_t size) { sa_os_protect(p, size, true); }
 
-/* The page after the largest header (segment_header_size) and the segment's last
+/* The page after the largest header (sa_segment_header_size) and the segment's last
  * page. Large OS pages cannot be split: they keep no guards. */
 void sa_secure_guard_segment(sa_segment_t* segment) {
   if (segment->large_pages || SA_GUARD_SIZE == 0) return;
@@ -197,7 +197,7 @@ void sa_secure_guard_segment(sa_segment_t* segment) {
  * a page is first used (sa_segment_page_alloc), not when the segment is laid out: a
  * guard splits a mapping, and pages never used cost no mapping. Kept in the header
  * just past the largest kind's page structures, which every kind keeps
- * (segment_header_size) and segment_init does not clear (it clears only its own
+ * (sa_segment_header_size) and segment_init does not clear (it clears only its own
  * kind's), so that the guards are known through the segment's reuse from a cache. */
 typedef struct page_guards_s {
   uint64_t protected_mask; /* bit i: the last OS page of page i is a guard */
