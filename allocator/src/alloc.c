@@ -247,9 +247,8 @@ sa_decl_export void* sa_reallocarray(void* p, size_t n, size_t size) {
 
 /* ---- sizes ------------------------------------------------------------------------ */
 
-size_t sa_usable_size_of(const void* p) {
-  sa_segment_t* segment = sa_segment_of(p);
-  sa_page_t* page = sa_page_of(segment, p);
+/* The bytes from p to the end of its block, less the secure build's canary. */
+static inline size_t usable_size_in(const sa_segment_t* segment, const sa_page_t* page, const void* p) {
   uint8_t flags = sa_page_flags_shared(page);
   if (sa_unlikely(flags & SA_PAGE_IS_HUGE)) {
     return (size_t)(sa_huge_block_end(segment) - (const uint8_t*)p);
@@ -259,10 +258,16 @@ size_t sa_usable_size_of(const void* p) {
   return page->block_size - (size_t)((const uint8_t*)p - block) - SA_CANARY_SIZE;
 }
 
+size_t sa_usable_size_of(const void* p) {
+  sa_segment_t* segment = sa_segment_of(p);
+  return usable_size_in(segment, sa_page_of(segment, p), p);
+}
+
 sa_decl_export size_t sa_usable_size(const void* p) {
-  if (p == NULL) return 0;
-  if (!sa_check_pointer(p, "malloc_usable_size")) return 0;
-  return SA_DEBUG ? sa_debug_usable_size(p) : sa_usable_size_of(p);
+  sa_page_t* page = sa_plausible_page(p);
+  if (sa_likely(page != NULL)) return SA_DEBUG ? sa_debug_usable_size(p) : usable_size_in(sa_segment_of(p), page, p);
+  if (p != NULL) (void)sa_check_pointer(p, "malloc_usable_size"); /* reports what is wrong */
+  return 0;
 }
 
 sa_decl_export size_t sa_good_size(size_t size) {

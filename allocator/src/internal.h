@@ -254,6 +254,20 @@ static inline sa_page_t* sa_page_of(const sa_segment_t* segment, const void* p) 
   return (sa_page_t*)((uint8_t*)segment->pages + offset);
 }
 
+/* The page of p if p is a block shardalloc could have handed out: word-aligned, in
+ * a mapped segment that carries the cookie only shardalloc writes, in a page in
+ * use; else NULL (and for NULL). Touches no memory that may be unmapped. Inline,
+ * for a caller that checks every pointer (malloc_usable_size: redis calls it on
+ * every malloc and free); sa_check_pointer says what was wrong. */
+static inline sa_page_t* sa_plausible_page(const void* p) {
+  sa_segment_t* segment = sa_segment_of(p);
+  if (((uintptr_t)p & (SA_WORD_SIZE - 1)) != 0 || !sa_segment_is_mapped(segment)) return NULL;
+  if (segment->cookie != ((uintptr_t)segment ^ sa_process_key)) return NULL;
+  if ((uintptr_t)p >= (uintptr_t)segment + segment->size) return NULL;
+  sa_page_t* page = sa_page_of(segment, p);
+  return page->in_use && (const uint8_t*)p >= page->start ? page : NULL;
+}
+
 /* Recomputes page->xthread_id after the page's flags or its segment's owner
  * changed. Thread ids are thread pointers, aligned far beyond the flag bits. */
 static inline void sa_page_sync_owner(sa_page_t* page) {

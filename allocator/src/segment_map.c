@@ -35,8 +35,9 @@ sa_decl_export bool sa_is_in_heap_region(const void* p) {
 }
 
 /* A pointer is plausible when its segment carries the cookie only shardalloc writes
- * and it points into a page in use. Release builds check this only on the paths
- * that are not hot (realloc, usable_size); debug builds on every free. */
+ * and it points into a page in use (sa_pointer_is_plausible, inline; this says what
+ * is wrong). Release builds check on realloc and malloc_usable_size; debug builds
+ * on every free. */
 bool sa_check_pointer(const void* p, const char* operation) {
   if (((uintptr_t)p & (SA_WORD_SIZE - 1)) != 0) {
     sa_error(EINVAL, "%s: invalid pointer %p (unaligned)", operation, p);
