@@ -229,6 +229,11 @@ static void page_extend(sa_page_t* page, sa_tld_t* tld) {
   page->free = head;
   page->capacity += (uint32_t)count;
   tld->stats.page_extend++;
+  /* A large page holds as many blocks of its size as fit: the segment is resident
+   * as far as they reach, which is what the caches' fit goes by. */
+  sa_segment_t* segment = sa_segment_of(page);
+  size_t end = (size_t)(first + count * page->block_size - (uint8_t*)segment);
+  if (end > segment->touched) segment->touched = end;
 }
 
 static void page_to_full(sa_heap_t* heap, sa_page_queue_t* queue, sa_page_t* page) {

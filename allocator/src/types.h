@@ -247,8 +247,8 @@ struct sa_segment_s {
   bool large_pages;             /* backed by huge OS pages (purge, never decommit) */
   bool cache_unpurged;          /* empty in a cache, its memory not yet given back */
   /* How far from its start its memory may be resident: the end of the furthest
-   * page (or large block) it held since it was last purged whole. The caches
-   * give each request the segment that fits it best by this. */
+   * page, or block carved from a large page, it held since it was last purged
+   * whole. The caches give each request the segment that fits it best by this. */
   size_t touched;
   sa_tld_t* tld;                /* owning thread's data; NULL while abandoned */
   /* in a tld's queue of segments with free pages; while empty in a cache, only
