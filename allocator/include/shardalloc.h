@@ -150,7 +150,7 @@ typedef enum sa_option_e {
   sa_option_reserve_huge_os_pages, /* reserve this many 1 GiB huge pages at start */
   sa_option_reserve_os_memory,     /* reserve this many bytes of address space at start */
   sa_option_allow_thp,             /* let the kernel back segments with transparent huge pages */
-  sa_option_max_segment_reclaim,   /* abandoned segments reclaimed per attempt */
+  sa_option_max_segment_reclaim,   /* abandoned segments looked at for a page */
   sa_option_generic_collect,       /* slow-path calls between heap collections */
   sa_option_destroy_on_exit,       /* release all memory at process exit */
   sa_option_limit_os_alloc,        /* allocate only from reserved memory */

@@ -21,9 +21,16 @@ void sa_heap_collect_frees(sa_heap_t* heap, bool force) {
   sa_heap_visit(heap, force ? SA_BIN_COUNT : SA_BIN_FULL, collect_page, force ? heap : NULL);
 }
 
+/* What is due of the thread's own segments, of the global cache's, and of the
+ * segments exited threads left (nobody else purges those). */
+static void purge_due(sa_tld_t* tld, int64_t now_ms, bool force) {
+  sa_segments_purge_due(tld, now_ms, force);
+  sa_segments_abandoned_purge_due(now_ms, force);
+}
+
 void sa_heap_collect_pages(sa_heap_t* heap, bool force) {
   sa_heap_collect_frees(heap, force);
-  sa_segments_purge_due(heap->tld, sa_os_clock_ms(), force);
+  purge_due(heap->tld, sa_os_clock_ms(), force);
 }
 
 void sa_heap_collect(sa_heap_t* heap, bool force) {
@@ -152,6 +159,6 @@ void sa_heap_poked(sa_heap_t* heap) {
    * now would cost a page fault per page; they wait for the delay as any page does. */
   int64_t now = sa_os_clock_ms();
   int64_t idle_ms = now - atomic_load_explicit(&tld->idle_since_ms, memory_order_relaxed);
-  sa_segments_purge_due(tld, now, idle_ms >= sa_opt_purge_delay_ms);
+  purge_due(tld, now, idle_ms >= sa_opt_purge_delay_ms);
   for (sa_heap_t* h = tld->heaps; h != NULL; h = h->next) direct_restore(h);
 }

@@ -61,9 +61,9 @@ void sa_heap_thread_done(sa_heap_t* heap) {
     sa_heap_visit(h, SA_BIN_COUNT, abandon_page, NULL);
     sa_huge_heap_release(h, false, NULL);
   }
-  /* The free pages of the segments it abandons go back now (no owner is left to
-   * wait for their delay); its empty segments go to the global cache as they are,
-   * with their deadlines, for the threads that follow. */
+  /* The segments it abandons keep their free pages' deadlines (abandon.c purges
+   * them when due, unless a thread reclaims them first); its empty segments go to
+   * the global cache as they are, with their deadlines, for the threads that follow. */
   sa_segments_purge_pending(tld, sa_os_clock_ms(), true);
   sa_segments_abandon_publish(tld);
   sa_segment_cache_flush(tld, 0, true);

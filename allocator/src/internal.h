@@ -254,6 +254,13 @@ static inline sa_page_t* sa_page_of(const sa_segment_t* segment, const void* p) 
   return (sa_page_t*)((uint8_t*)segment->pages + offset);
 }
 
+/* The kind of page (and segment) that blocks of `block_size` bytes live in. */
+static inline sa_page_kind_t sa_page_kind_for(size_t block_size) {
+  if (block_size <= SA_SMALL_OBJ_MAX) return SA_PAGE_SMALL;
+  if (block_size <= SA_MEDIUM_OBJ_MAX) return SA_PAGE_MEDIUM;
+  return SA_PAGE_LARGE;
+}
+
 /* The page of p if p is a block shardalloc could have handed out: word-aligned, in
  * a mapped segment that carries the cookie only shardalloc writes, in a page in
  * use; else NULL (and for NULL). Touches no memory that may be unmapped. Inline,
@@ -366,9 +373,9 @@ void sa_segments_purge_pending(sa_tld_t* tld, int64_t now_ms, bool force);
 sa_page_t* sa_segment_page_alloc(sa_heap_t* heap, size_t block_size);
 void sa_segment_page_free(sa_tld_t* tld, sa_page_t* page);
 /* A page of an abandoned segment (not its last in use) whose every block is on its
- * thread-free list: back to the segment, its memory purged at once, as the free
- * pages of a segment are when it is abandoned (no owner is there to wait for the
- * delay). abandon.c calls it under the abandoned list's lock; `tld` is the freeing
+ * thread-free list: back to the segment, its memory purged after the delay, as the
+ * free pages of an abandoned segment are (sa_segments_abandoned_purge_due).
+ * abandon.c calls it under the abandoned list's lock; `tld` is the freeing
  * thread's, which keeps the process's page count in balance. */
 void sa_segment_page_free_abandoned(sa_tld_t* tld, sa_page_t* page);
 /* The segment leaves its thread's queues (abandon) or joins a new owner's (reclaim). */
@@ -470,9 +477,10 @@ void sa_page_queue_push_front(sa_page_queue_t* queue, sa_page_t* page);
 void sa_heap_direct_update(sa_heap_t* heap, size_t bin);
 /* Finds or makes a page of `bin` with a free block, at the front of its queue. */
 sa_page_t* sa_page_find_free(sa_heap_t* heap, size_t bin);
-/* Hook page.c calls upward (abandon.c): reclaim abandoned segments for the heap
- * before a fresh page is taken; true if any was. */
-bool sa_hook_reclaim_for_page(sa_heap_t* heap);
+/* Hook page.c calls upward (abandon.c): before a fresh page for blocks of
+ * `block_size` is taken, reclaim an abandoned segment that can give one (and free
+ * the abandoned segments found all free); true if any was taken. */
+bool sa_hook_reclaim_for_page(sa_heap_t* heap, size_t block_size);
 /* Moves local_free and thread_free into free (when free is empty or `force`). */
 void sa_page_collect(sa_page_t* page, bool force);
 /* The generic path's common case (alloc.c), without sa_page_find_free's walk and
@@ -587,6 +595,9 @@ extern _Atomic(size_t) sa_abandoned_count;
 void sa_segments_abandon_page(sa_tld_t* tld, sa_page_t* page);
 /* Hands the segments set aside by sa_segments_abandon_page to the global list. */
 void sa_segments_abandon_publish(sa_tld_t* tld);
+/* The free pages of abandoned segments whose delay has passed (all with force);
+ * a load when none is due. collect.c calls it wherever it purges a thread's own. */
+void sa_segments_abandoned_purge_due(int64_t now_ms, bool force);
 /* Takes over abandoned segments (at most `max`) into `heap`; returns how many. */
 size_t sa_segments_reclaim(sa_heap_t* heap, size_t max);
 /* A free found the block's segment abandoned. The block goes onto its page's

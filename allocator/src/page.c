@@ -316,7 +316,7 @@ sa_page_t* sa_page_find_free(sa_heap_t* heap, size_t bin) {
   /* Before taking a fresh page, adopt what exited threads left behind: into the
    * thread's own heap only, since a first-class heap may be destroyed with all its
    * pages, and those hold other threads' live blocks. */
-  if (page == NULL && heap->is_default && sa_hook_reclaim_for_page(heap)) page = queue_find(heap, queue);
+  if (page == NULL && heap->is_default && sa_hook_reclaim_for_page(heap, sa_bin_block_size(bin))) page = queue_find(heap, queue);
   if (page == NULL) {
     page = page_fresh(heap, bin);
     if (page == NULL) {

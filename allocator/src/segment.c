@@ -7,12 +7,6 @@
  * its segments are abandoned and reclaimed by others (abandon.c). */
 #include "internal.h"
 
-static sa_page_kind_t kind_for(size_t block_size) {
-  if (block_size <= SA_SMALL_OBJ_MAX) return SA_PAGE_SMALL;
-  if (block_size <= SA_MEDIUM_OBJ_MAX) return SA_PAGE_MEDIUM;
-  return SA_PAGE_LARGE;
-}
-
 static void segment_init(sa_segment_t* segment, sa_page_kind_t kind, size_t size, sa_tld_t* tld) {
   static const uint8_t shifts[] = {SA_SMALL_PAGE_SHIFT, SA_MEDIUM_PAGE_SHIFT, SA_LARGE_PAGE_SHIFT,
                                    SA_HUGE_PAGE_SHIFT};
@@ -86,8 +80,10 @@ static void segment_queue_remove(sa_segment_queue_t* queue, sa_segment_t* segmen
 void sa_segment_disown(sa_tld_t* tld, sa_segment_t* segment) {
   sa_segment_queue_t* queue = free_queue_of(tld, segment);
   if (segment->in_free_queue) segment_queue_remove(queue, segment);
+  /* Its free pages keep their purge deadline: a thread that reclaims the segment
+   * soon (the next round of a pool's workers) reuses them without a page fault;
+   * otherwise they are purged when due, while abandoned (abandon.c). */
   sa_segment_purge_list_remove(tld, segment);
-  sa_segment_purge_pending(segment); /* nobody would purge them while it is abandoned */
   segment->tld = NULL;
   sa_stat_decrease(&tld->stats.segments, 1);
 }
@@ -95,6 +91,11 @@ void sa_segment_disown(sa_tld_t* tld, sa_segment_t* segment) {
 void sa_segment_own(sa_tld_t* tld, sa_segment_t* segment) {
   segment->tld = tld;
   sa_stat_increase(&tld->stats.segments, 1);
+  if (segment->purge_mask != 0) { /* free pages an earlier owner left to purge */
+    segment->in_purge_list = true;
+    segment->purge_next = tld->purge_list;
+    tld->purge_list = segment;
+  }
   sa_segment_queue_t* queue = free_queue_of(tld, segment);
   if (queue != NULL && segment->used < segment->page_count) segment_queue_push(queue, segment);
 }
@@ -103,7 +104,7 @@ void sa_segment_own(sa_tld_t* tld, sa_segment_t* segment) {
 
 sa_page_t* sa_segment_page_alloc(sa_heap_t* heap, size_t block_size) {
   sa_tld_t* tld = heap->tld;
-  sa_page_kind_t kind = kind_for(block_size);
+  sa_page_kind_t kind = sa_page_kind_for(block_size);
   sa_segment_queue_t* queue = kind == SA_PAGE_SMALL ? &tld->small_free : kind == SA_PAGE_MEDIUM ? &tld->medium_free : NULL;
   sa_segment_t* segment = queue != NULL ? queue->first : NULL;
   if (segment == NULL) {
@@ -115,14 +116,20 @@ sa_page_t* sa_segment_page_alloc(sa_heap_t* heap, size_t block_size) {
     if (segment == NULL) return NULL;
     if (queue != NULL) segment_queue_push(queue, segment);
   }
+  /* A free page still waiting for its purge is still resident: reusing it costs no
+   * page fault (and saves the purge). Else the first free page. */
   sa_page_t* page = NULL;
-  for (uint32_t i = 0; i < segment->page_count; i++) {
-    if (!segment->pages[i].in_use) {
-      page = &segment->pages[i];
-      break;
+  if (segment->purge_mask != 0) {
+    page = &segment->pages[__builtin_ctzll(segment->purge_mask)];
+  } else {
+    for (uint32_t i = 0; i < segment->page_count; i++) {
+      if (!segment->pages[i].in_use) {
+        page = &segment->pages[i];
+        break;
+      }
     }
   }
-  sa_assert(page != NULL);
+  sa_assert(page != NULL && !page->in_use);
   bool recommitted = false;
   if (!segment->is_committed && !page->is_committed) {
     if (!sa_mem_commit((uint8_t*)segment + ((size_t)(page - segment->pages) << segment->page_shift),
@@ -168,7 +175,13 @@ void sa_segment_page_free_abandoned(sa_tld_t* tld, sa_page_t* page) {
   sa_assert(segment->used > 1); /* the last page frees the segment: taken over instead */
   page_release(tld, segment, page);
   atomic_store_explicit(&page->thread_free, 0, memory_order_relaxed); /* every block on it was free */
-  if (sa_opt_purge_delay_ms >= 0) sa_segment_page_purge(segment, (size_t)(page - segment->pages));
+  size_t index = (size_t)(page - segment->pages);
+  if (sa_opt_purge_delay_ms == 0) {
+    sa_segment_page_purge(segment, index);
+  } else if (sa_opt_purge_delay_ms > 0) {
+    segment->purge_mask |= (uint64_t)1 << index; /* purged when due (abandon.c) */
+    segment->purge_at_ms = sa_os_clock_ms() + sa_opt_purge_delay_ms;
+  }
 }
 
 void sa_segment_page_free(sa_tld_t* tld, sa_page_t* page) {

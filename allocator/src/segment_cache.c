@@ -153,7 +153,8 @@ void sa_segment_free(sa_segment_t* segment, sa_tld_t* tld) {
     sa_segment_purge_list_remove(tld, segment);
     sa_stat_decrease(&tld->stats.segments, 1);
   }
-  if (tld != NULL && segment->size == SA_SEGMENT_SIZE && tld->cache_count < (size_t)sa_opt_segment_cache) {
+  if (tld != NULL && segment->size == SA_SEGMENT_SIZE && !tld->freeing_for_others &&
+      tld->cache_count < (size_t)sa_opt_segment_cache) {
     /* Keep it for reuse; its memory beyond the header goes back to the OS after the
      * purge delay (sa_segments_purge_due), unless it is reused before: a thread that
      * allocates and frees one large block in a loop neither purges nor faults. */

@@ -314,6 +314,8 @@ struct sa_tld_s {
   sa_segment_queue_t medium_free;
   sa_segment_t* cache;           /* empty segments kept for reuse */
   size_t cache_count;
+  bool freeing_for_others;       /* it empties a segment an exited thread left: the
+                                    segment goes to the global cache, not its own */
   /* counts generic calls and page retirements: drives collection, and tells other
    * threads whether this one is still active (sa_heap_poke); only it writes it */
   _Atomic(uint64_t) heartbeat;
