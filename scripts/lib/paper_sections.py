@@ -174,8 +174,11 @@ class Paper:
                      "Cross-thread frees push onto the page's `thread_free` with one compare-and-swap; "
                      "a thread gathers consecutive frees into the same foreign page and pushes them at "
                      "once (the `remote_batch` option).",
-                     "Thread exit abandons segments; a later free into one reclaims it, so the memory "
-                     "of dead threads is reused and returned.",
+                     "Thread exit abandons segments, their free pages resident until `purge_delay`; a "
+                     "thread that needs a page takes over the abandoned segment that serves it (a page "
+                     "of that size with room, else a free page of its kind), and the free that leaves "
+                     "one all free takes it over to free it, so the memory of dead threads is reused "
+                     "and returned.",
                      "Memory return: free pages are purged after `purge_delay` milliseconds; empty "
                      "segments are cached; freed huge blocks are kept up to `large_cache` bytes and "
                      "regrown with mremap.",
