@@ -443,6 +443,69 @@ static bool seq_threads(void) {
   return ok;
 }
 
+/* ---- reclaim takes only a segment that serves the request ---------------------- */
+
+#define MEDIUM_RECLAIM_SIZE 20000 /* a medium page's blocks (8-64 KiB) */
+#define MEDIUM_RECLAIM_BLOCKS 40  /* a medium page and more: the segment keeps free pages */
+
+static void* medium_leaver(void* arg) {
+  void** live = arg;
+  void* blocks[MEDIUM_RECLAIM_BLOCKS];
+  for (int i = 0; i < MEDIUM_RECLAIM_BLOCKS; i++) {
+    blocks[i] = sa_malloc(MEDIUM_RECLAIM_SIZE);
+    if (blocks[i] != NULL) memset(blocks[i], 7, MEDIUM_RECLAIM_SIZE);
+  }
+  *live = blocks[0]; /* the only block left: the segment is abandoned, not all free */
+  for (int i = 1; i < MEDIUM_RECLAIM_BLOCKS; i++) sa_free(blocks[i]);
+  return NULL;
+}
+
+static void* small_allocator(void* arg) {
+  (void)arg;
+  void* p = sa_malloc(SMALL_SIZE); /* a fresh thread's empty bin: reclaim is asked */
+  sa_free(p);
+  return NULL;
+}
+
+static void* medium_allocator(void* arg) {
+  (void)arg;
+  void* p = sa_malloc(MEDIUM_RECLAIM_SIZE); /* the abandoned page of this size has room */
+  if (p != NULL) memset(p, 8, MEDIUM_RECLAIM_SIZE);
+  sa_free(p);
+  return NULL;
+}
+
+static bool run_thread(void* (*body)(void*), void* arg) {
+  pthread_t t;
+  if (pthread_create(&t, NULL, body, arg) != 0) return false;
+  return pthread_join(t, NULL) == 0;
+}
+
+/* A thread that needs a small page does not take an abandoned medium segment (it
+ * has nothing for it); one that needs a block of the abandoned page's size does. */
+static bool seq_reclaim_serves(void) {
+  static dump_t before, d0, d1, d2, d3;
+  sa_collect(true); /* nothing abandoned from the sequences before */
+  take(&before);
+  void* live = NULL;
+  bool ok = run_thread(medium_leaver, &live) && live != NULL;
+  take(&d0);
+  ok &= in_range("segments.abandoned after a thread left one medium block", delta(&d0, &before, "segments.abandoned"),
+                 1, 1);
+  ok &= run_thread(small_allocator, NULL);
+  take(&d1);
+  ok &= in_range("segments.reclaimed by a thread that needed a small page", delta(&d1, &d0, "segments.reclaimed"), 0, 0);
+  ok &= run_thread(medium_allocator, NULL);
+  take(&d2);
+  ok &= in_range("segments.reclaimed by a thread that needed a block of its size", delta(&d2, &d1, "segments.reclaimed"),
+                 1, 1);
+  sa_free(live); /* the last block: the segment, abandoned again, is freed */
+  sa_collect(true);
+  take(&d3);
+  ok &= in_range("segments.current back after the last block", delta(&d3, &before, "segments.current"), 0, 0);
+  return ok;
+}
+
 /* ---- reset ---------------------------------------------------------------------- */
 
 static bool seq_reset(void) {
@@ -712,6 +775,7 @@ int main(int argc, char** argv) {
           wrap_huge);
   tap_run("stats: a huge block grown by realloc and freed: huge.bytes.current follows, mremap counted", wrap_huge_realloc);
   tap_run("stats: threads merged at exit; abandoned and reclaimed segments", seq_threads);
+  tap_run("stats: a reclaim takes only an abandoned segment that serves the request", seq_reclaim_serves);
   tap_run("stats: sa_stats_reset zeroes the counts, keeps current values, restarts the clock", wrap_reset);
   tap_run("stats: purge_delay=0 purges (madvise) at the free", wrap_purge_now);
   tap_run("stats: purge_delay=1000000 defers the purge until sa_collect(true)", wrap_purge_later);
