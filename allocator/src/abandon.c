@@ -79,7 +79,6 @@ static void abandoned_remove(sa_segment_t* segment, uintptr_t thread_id) {
 
 /* Takes `segment` (or, when NULL, the first one) off the abandoned list and makes
  * the calling thread its owner; NULL if it is not (or no longer) abandoned. */
-
 static sa_segment_t* abandoned_take(sa_segment_t* segment, uintptr_t thread_id) {
   sa_lock_acquire(&abandoned_lock);
   if (segment == NULL) segment = abandoned_list.first;
@@ -111,6 +110,15 @@ static void segment_adopt(sa_heap_t* heap, sa_segment_t* segment) {
       if (last) break; /* the segment itself is gone */
     }
   }
+}
+
+/* Adopts an all-free segment (already off the list), which frees it: to the global
+ * cache, for whichever thread next needs one (this one may never allocate:
+ * mstress's main thread only frees). */
+static void segment_adopt_to_free(sa_heap_t* heap, sa_segment_t* segment) {
+  heap->tld->freeing_for_others = true;
+  segment_adopt(heap, segment);
+  heap->tld->freeing_for_others = false;
 }
 
 size_t sa_segments_reclaim(sa_heap_t* heap, size_t max) {
@@ -168,13 +176,7 @@ sa_abandoned_free_t sa_segment_free_abandoned(sa_heap_t* heap, sa_segment_t* seg
     abandoned_purge_note(segment);
   }
   sa_lock_release(&abandoned_lock);
-  if (take) {
-    /* Every page is empty: the segment is freed, for whichever thread next needs one
-     * (this one may never allocate: mstress's main thread only frees). */
-    heap->tld->freeing_for_others = true;
-    segment_adopt(heap, segment);
-    heap->tld->freeing_for_others = false;
-  }
+  if (take) segment_adopt_to_free(heap, segment); /* every page empty */
   return page_free ? SA_ABANDONED_EMPTIED : SA_ABANDONED_PUSHED;
 }
 
@@ -252,11 +254,7 @@ bool sa_hook_reclaim_for_page(sa_heap_t* heap, size_t block_size) {
   sa_segment_t* all_free[SA_RECLAIM_LOOK_MAX];
   size_t all_free_count = 0;
   sa_segment_t* segment = abandoned_take_for(block_size, look, heap->tld->thread_id, all_free, &all_free_count);
-  for (size_t i = 0; i < all_free_count; i++) {
-    heap->tld->freeing_for_others = true; /* for whichever thread needs one next */
-    segment_adopt(heap, all_free[i]);
-    heap->tld->freeing_for_others = false;
-  }
+  for (size_t i = 0; i < all_free_count; i++) segment_adopt_to_free(heap, all_free[i]);
   if (segment != NULL) segment_adopt(heap, segment);
   return segment != NULL;
 }

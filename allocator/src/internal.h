@@ -266,11 +266,15 @@ static inline sa_page_kind_t sa_page_kind_for(size_t block_size) {
  * use; else NULL (and for NULL). Touches no memory that may be unmapped. Inline,
  * for a caller that checks every pointer (malloc_usable_size: redis calls it on
  * every malloc and free); sa_check_pointer says what was wrong. */
+/* Whether p lies in `segment` (sa_segment_of(p)) and that is one of our segments. */
+static inline bool sa_segment_holds(const sa_segment_t* segment, const void* p) {
+  return sa_segment_is_mapped(segment) && segment->cookie == ((uintptr_t)segment ^ sa_process_key) &&
+         (uintptr_t)p < (uintptr_t)segment + segment->size;
+}
+
 static inline sa_page_t* sa_plausible_page(const void* p) {
   sa_segment_t* segment = sa_segment_of(p);
-  if (((uintptr_t)p & (SA_WORD_SIZE - 1)) != 0 || !sa_segment_is_mapped(segment)) return NULL;
-  if (segment->cookie != ((uintptr_t)segment ^ sa_process_key)) return NULL;
-  if ((uintptr_t)p >= (uintptr_t)segment + segment->size) return NULL;
+  if (((uintptr_t)p & (SA_WORD_SIZE - 1)) != 0 || !sa_segment_holds(segment, p)) return NULL;
   sa_page_t* page = sa_page_of(segment, p);
   return page->in_use && (const uint8_t*)p >= page->start ? page : NULL;
 }
@@ -357,7 +361,10 @@ void sa_segment_cache_fork_prepare(void);
 void sa_segment_cache_fork_release(void);
 /* A free page's memory back to the OS: now, or once the purge delay has passed. */
 void sa_segment_page_purge(sa_segment_t* segment, size_t index);
+/* With a NULL tld the segment is abandoned: abandon.c purges it when due. */
 void sa_segment_page_purge_later(sa_tld_t* tld, sa_segment_t* segment, size_t index);
+/* Puts a segment with pages to purge on its owner's list (once). */
+void sa_segment_purge_list_add(sa_tld_t* tld, sa_segment_t* segment);
 void sa_segment_purge_pending(sa_segment_t* segment);
 void sa_segment_purge_list_remove(sa_tld_t* tld, sa_segment_t* segment);
 /* Purges what is due (all of it with force): the free pages of the thread's

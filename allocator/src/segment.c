@@ -91,11 +91,7 @@ void sa_segment_disown(sa_tld_t* tld, sa_segment_t* segment) {
 void sa_segment_own(sa_tld_t* tld, sa_segment_t* segment) {
   segment->tld = tld;
   sa_stat_increase(&tld->stats.segments, 1);
-  if (segment->purge_mask != 0) { /* free pages an earlier owner left to purge */
-    segment->in_purge_list = true;
-    segment->purge_next = tld->purge_list;
-    tld->purge_list = segment;
-  }
+  if (segment->purge_mask != 0) sa_segment_purge_list_add(tld, segment); /* an earlier owner's pages */
   sa_segment_queue_t* queue = free_queue_of(tld, segment);
   if (queue != NULL && segment->used < segment->page_count) segment_queue_push(queue, segment);
 }
@@ -179,8 +175,7 @@ void sa_segment_page_free_abandoned(sa_tld_t* tld, sa_page_t* page) {
   if (sa_opt_purge_delay_ms == 0) {
     sa_segment_page_purge(segment, index);
   } else if (sa_opt_purge_delay_ms > 0) {
-    segment->purge_mask |= (uint64_t)1 << index; /* purged when due (abandon.c) */
-    segment->purge_at_ms = sa_os_clock_ms() + sa_opt_purge_delay_ms;
+    sa_segment_page_purge_later(NULL, segment, index); /* purged when due (abandon.c) */
   }
 }
 

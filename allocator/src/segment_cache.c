@@ -220,11 +220,14 @@ void sa_segment_page_purge(sa_segment_t* segment, size_t index) {
 void sa_segment_page_purge_later(sa_tld_t* tld, sa_segment_t* segment, size_t index) {
   segment->purge_mask |= (uint64_t)1 << index;
   segment->purge_at_ms = sa_os_clock_ms() + sa_opt_purge_delay_ms;
-  if (!segment->in_purge_list) {
-    segment->in_purge_list = true;
-    segment->purge_next = tld->purge_list;
-    tld->purge_list = segment;
-  }
+  if (tld != NULL) sa_segment_purge_list_add(tld, segment);
+}
+
+void sa_segment_purge_list_add(sa_tld_t* tld, sa_segment_t* segment) {
+  if (segment->in_purge_list) return;
+  segment->in_purge_list = true;
+  segment->purge_next = tld->purge_list;
+  tld->purge_list = segment;
 }
 
 /* Purges the pending pages of a segment, a run of neighbouring pages in one call. */

@@ -27,15 +27,11 @@ void sa_segment_map_mark(const sa_segment_t* segment, bool present) {
 #endif
 
 sa_decl_export bool sa_is_in_heap_region(const void* p) {
-  if (p == NULL) return false;
-  sa_segment_t* segment = sa_segment_of(p);
-  if (!sa_segment_is_mapped(segment)) return false;
-  return segment->cookie == ((uintptr_t)segment ^ sa_process_key) &&
-         (uintptr_t)p < (uintptr_t)segment + segment->size;
+  return p != NULL && sa_segment_holds(sa_segment_of(p), p);
 }
 
 /* A pointer is plausible when its segment carries the cookie only shardalloc writes
- * and it points into a page in use (sa_pointer_is_plausible, inline; this says what
+ * and it points into a page in use (sa_plausible_page, inline; this says what
  * is wrong). Release builds check on realloc and malloc_usable_size; debug builds
  * on every free. */
 bool sa_check_pointer(const void* p, const char* operation) {
